@@ -1,0 +1,54 @@
+"""brainsim: simulate and train multi-region brain models in JAX.
+
+    import jax, brainsim as bs
+    brain = bs.Connectome()
+    brain.add("a", bs.RatePopulation(n=128))
+    brain.add("b", bs.RatePopulation(n=64))
+    brain.connect("a.rate", "b.input", delay=1)
+    brain.connect("b.rate", "a.input", delay=2, kind="sparse", fan_in=8)
+    net = bs.build(brain, dt=1.0)
+    params, state = net.init(jax.random.key(0))
+    state, trace = net.run(params, state, steps=1000, record=["a.rate"])
+"""
+
+from brainsim.connectome import Connectome
+from brainsim.errors import (
+    BrainsimError,
+    NonFiniteError,
+    ParamPathError,
+    RunInputError,
+    WiringError,
+)
+from brainsim.network import Network, build
+from brainsim.params import get, paths, set  # noqa: A004 - bs.set mirrors bs.get
+from brainsim.populations import LIFPopulation, RatePopulation
+from brainsim.ports import Port
+from brainsim.projection import Projection
+from brainsim.region import Region, StepContext
+from brainsim.simulate import run, trace_count
+from brainsim.surrogate import spike
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BrainsimError",
+    "Connectome",
+    "LIFPopulation",
+    "Network",
+    "NonFiniteError",
+    "ParamPathError",
+    "Port",
+    "Projection",
+    "RatePopulation",
+    "Region",
+    "RunInputError",
+    "StepContext",
+    "WiringError",
+    "build",
+    "get",
+    "paths",
+    "run",
+    "set",
+    "spike",
+    "trace_count",
+]

@@ -1,0 +1,78 @@
+"""What a run records: ports, decimation and reductions, declared as data.
+
+``record=["a.rate", "b.input"]`` names output ports (their value) or input
+ports (their summed input). ``every=k`` keeps one step in ``k`` (the last of
+each block of ``k``). ``reduce`` shrinks each recorded array per step:
+``"mean"``, ``"sum"``, ``"max"``, ``"min"`` over all units, or any function
+of the port's array; give one reducer for all ports or a dict by port.
+Nothing that was not asked for is kept, and records are time-major:
+``trace["a.rate"]`` has shape ``(steps // every, *port_shape)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Mapping
+
+import jax.numpy as jnp
+
+from brainsim.errors import RunInputError
+
+REDUCERS: dict[str, Callable] = {
+    "mean": jnp.mean,
+    "sum": jnp.sum,
+    "max": jnp.max,
+    "min": jnp.min,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Recording:
+    """A validated, hashable record plan: ``(path, reducer)`` pairs and a stride."""
+
+    entries: tuple[tuple[str, str | Callable | None], ...]
+    every: int
+
+    def collect(self, signals: Mapping) -> dict:
+        """The recorded values of one step, from all of that step's signals."""
+        out = {}
+        for path, reducer in self.entries:
+            value = signals[path]
+            if reducer is not None:
+                value = (REDUCERS[reducer] if isinstance(reducer, str) else reducer)(value)
+            out[path] = value
+        return out
+
+
+def plan(net, record, every: int, reduce) -> Recording:
+    """Check the record arguments of a run against ``net``; return a `Recording`."""
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise RunInputError(f"every must be an int >= 1, got {every!r}")
+    if isinstance(record, str):
+        record = [record]
+    record = list(record or [])
+    known = {**net.input_ports, **net.output_ports}
+    for path in record:
+        if path not in known:
+            raise RunInputError(
+                f"cannot record {path!r}: no such port. Recordable ports are "
+                f"outputs {sorted(net.output_ports)} and inputs {sorted(net.input_ports)}"
+            )
+    if len(set(record)) != len(record):
+        raise RunInputError(f"record names a port twice: {record}")
+    if reduce is None or isinstance(reduce, str) or callable(reduce):
+        reducers = {path: reduce for path in record}
+    elif isinstance(reduce, Mapping):
+        extra = set(reduce) - set(record)
+        if extra:
+            raise RunInputError(f"reduce names ports that are not recorded: {sorted(extra)}")
+        reducers = {path: reduce.get(path) for path in record}
+    else:
+        raise RunInputError(f"reduce must be a name, a function or a dict, got {reduce!r}")
+    for path, reducer in reducers.items():
+        if isinstance(reducer, str) and reducer not in REDUCERS:
+            raise RunInputError(
+                f"unknown reducer {reducer!r} for {path}; use one of {sorted(REDUCERS)} "
+                "or a function"
+            )
+    return Recording(tuple((path, reducers[path]) for path in record), every)

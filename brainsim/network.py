@@ -1,0 +1,271 @@
+"""A compiled model: a Connectome frozen into pure ``init``/``step``/``run``.
+
+`build` checks the whole graph, resolves delays to steps and fixes the order
+in which regions run within a step: zero-delay projections are followed in
+topological order, delayed ones read ring buffers (`brainsim.delays`).
+
+One step of the network, for each region in that order:
+
+1. sum, per input port, the external input and every projection into it
+   (from this step's output for delay 0, from the ring buffer otherwise);
+2. call the region's ``step`` with its params, state and those inputs;
+
+and finally write this step's outputs into the ring buffers.
+
+The `Network` is a frozen, hashable description: it is the static argument
+of the compiled simulation, while params and state are its dynamic
+arguments, so new parameter values never recompile.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from typing import Mapping
+
+import jax
+import jax.numpy as jnp
+
+from brainsim import delays as delay_lines
+from brainsim import params as param_paths
+from brainsim.connectome import Connectome
+from brainsim.dtypes import float_dtype, param
+from brainsim.errors import WiringError
+from brainsim.graph import topological_order
+from brainsim.ports import Port
+from brainsim.projection import Projection, apply_projection, effective_signs, init_projection
+from brainsim.region import StepContext
+from brainsim.validate import check_regions
+
+
+def build(connectome: Connectome, dt: float = 1.0) -> "Network":
+    """Check ``connectome`` and freeze it into a `Network`.
+
+    Args:
+      connectome: the regions and projections.
+      dt: integration step in ms; the initial value of ``params["dt"]`` and
+        the step used to convert delays given in ``ms=``.
+    Raises:
+      WiringError: a cycle without delay, a required input left unconnected,
+        a non-positive or non-finite ``dt``, or a region whose ``init``/``step``
+        do not honour the ports it declares.
+    """
+    if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not math.isfinite(dt) or dt <= 0:
+        raise WiringError(f"dt must be a finite number of ms > 0, got {dt!r}")
+    regions = tuple(connectome.regions.items())
+    if not regions:
+        raise WiringError("the connectome has no regions; add() some first")
+    projections = tuple(_resolve_delay(p, dt) for p in connectome.projections)
+    _check_required_inputs(regions, projections)
+    names = [name for name, _ in regions]
+    instant = [(p.src, p.dst) for p in projections if p.delay == 0]
+    order, cycle = topological_order(names, instant)
+    if cycle is not None:
+        raise WiringError(_cycle_message(cycle, projections))
+    check_regions(regions)
+    return Network(regions=regions, projections=projections, order=tuple(order), dt=float(dt))
+
+
+@dataclasses.dataclass(frozen=True, eq=True)
+class Network:
+    """A built model. Create it with `build`; do not construct it directly.
+
+    Attributes:
+      regions: ``(name, region)`` pairs in the order they were added.
+      projections: projections, with delays in whole steps.
+      order: region names in execution order within a step.
+      dt: the ``dt`` (ms) given to `build`.
+    """
+
+    regions: tuple[tuple[str, object], ...]
+    projections: tuple[Projection, ...]
+    order: tuple[str, ...]
+    dt: float
+
+    # -- structure ------------------------------------------------------------
+    @functools.cached_property
+    def _hash(self) -> int:
+        return hash((self.regions, self.projections, self.order, self.dt))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    @functools.cached_property
+    def region(self) -> Mapping[str, object]:
+        """Regions by name."""
+        return dict(self.regions)
+
+    @functools.cached_property
+    def input_ports(self) -> Mapping[str, Port]:
+        """Every input port, by ``"region.port"`` path."""
+        return {f"{n}.{p}": port for n, r in self.regions for p, port in r.inputs.items()}
+
+    @functools.cached_property
+    def output_ports(self) -> Mapping[str, Port]:
+        """Every output port, by ``"region.port"`` path."""
+        return {f"{n}.{p}": port for n, r in self.regions for p, port in r.outputs.items()}
+
+    @functools.cached_property
+    def incoming(self) -> Mapping[str, tuple[Projection, ...]]:
+        """Projections into each input port (by path)."""
+        into = {path: [] for path in self.input_ports}
+        for p in self.projections:
+            into[p.target].append(p)
+        return {path: tuple(ps) for path, ps in into.items()}
+
+    @functools.cached_property
+    def buffer_lengths(self) -> Mapping[str, int]:
+        """Ring-buffer length (longest delay read) of each delayed output port."""
+        lengths: dict[str, int] = {}
+        for p in self.projections:
+            if p.delay > 0:
+                lengths[p.source] = max(lengths.get(p.source, 0), p.delay)
+        return lengths
+
+    @functools.cached_property
+    def signs(self) -> Mapping[str, object]:
+        """Sign constraint of each projection (see `effective_signs`)."""
+        return {
+            p.name: effective_signs(p, self.region[p.src].signs(p.src_port))
+            for p in self.projections
+        }
+
+    def __repr__(self):
+        return (
+            f"Network(regions={[n for n, _ in self.regions]}, "
+            f"projections={len(self.projections)}, order={list(self.order)}, dt={self.dt})"
+        )
+
+    # -- init -----------------------------------------------------------------
+    def init(self, key: jax.Array, overrides: Mapping[str, object] | None = None):
+        """Initial ``(params, state)``.
+
+        Args:
+          key: a typed PRNG key (``jax.random.key(seed)``); it seeds region
+            and weight initialisation and the noise of the whole run.
+          overrides: optional ``{"path": value}`` set after initialisation,
+            e.g. ``{"a.tau": 20.0, "a->b.weight": w}`` (see `brainsim.set`).
+        Returns:
+          ``params``: ``{"dt": ..., region: {...}, projection name: {...}}``;
+          ``state``: ``{"t", "key", "regions", "projections", "delays"}``.
+        """
+        if not (isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)):
+            raise TypeError(
+                f"init needs a typed PRNG key such as jax.random.key(0), got {key!r}"
+            )
+        k_regions, k_projections, k_run = jax.random.split(key, 3)
+        params: dict = {"dt": param(self.dt)}
+        state: dict = {
+            "t": jnp.zeros((), jnp.int32),
+            "key": k_run,
+            "regions": {},
+            "projections": {},
+        }
+        for index, (name, region) in enumerate(self.regions):
+            params[name], state["regions"][name] = region.init(jax.random.fold_in(k_regions, index))
+        for index, p in enumerate(self.projections):
+            n_src = self.output_ports[p.source].size
+            n_dst = self.input_ports[p.target].size
+            key_p = jax.random.fold_in(k_projections, index)
+            params[p.name], state["projections"][p.name] = init_projection(p, key_p, n_src, n_dst)
+        state["delays"] = {
+            source: delay_lines.init_buffer(
+                self.output_ports[source].shape, length, float_dtype()
+            )
+            for source, length in self.buffer_lengths.items()
+        }
+        for path, value in (overrides or {}).items():
+            params = param_paths.set(params, path, value)
+        return params, state
+
+    # -- one step -------------------------------------------------------------
+    def step(self, params, state, inputs: Mapping[str, jax.Array] | None = None):
+        """Advance the whole network by one step.
+
+        Args:
+          params, state: as returned by `init` (or by earlier steps).
+          inputs: optional external drive, ``{"region.port": array}`` with the
+            port's shape, added to what projections deliver.
+        Returns:
+          ``(state, signals)``; ``signals`` maps every output port path to its
+          value this step, and every input port path to its summed input.
+        """
+        return advance(self, params, state, dict(inputs or {}))
+
+    def run(self, params, state, steps: int, **kwargs):
+        """Simulate ``steps`` steps; see `brainsim.simulate.run` for the arguments."""
+        from brainsim.simulate import run
+
+        return run(self, params, state, steps, **kwargs)
+
+
+def advance(net: Network, params, state, external: Mapping[str, jax.Array]):
+    """One step of ``net`` (the body of the simulation loop); see `Network.step`."""
+    t, dt = state["t"], params["dt"]
+    step_key = jax.random.fold_in(state["key"], t)
+    key_index = {name: i for i, (name, _) in enumerate(net.regions)}
+    signals: dict[str, jax.Array] = {}
+    new_regions = {}
+    for name in net.order:
+        region = net.region[name]
+        port_inputs = {}
+        for port_name, port in region.inputs.items():
+            path = f"{name}.{port_name}"
+            total = external.get(path)
+            for p in net.incoming[path]:
+                if p.delay == 0:
+                    pre = signals[p.source]
+                else:
+                    length = net.buffer_lengths[p.source]
+                    pre = delay_lines.read(state["delays"][p.source], p.delay, length, t)
+                y = apply_projection(
+                    p, params[p.name], state["projections"][p.name], pre, port.shape,
+                    net.signs[p.name],
+                )
+                total = y if total is None else total + y
+            port_inputs[port_name] = jnp.zeros(port.shape, float_dtype()) if total is None else total
+            signals[path] = port_inputs[port_name]
+        ctx = StepContext(t=t, dt=dt, key=jax.random.fold_in(step_key, key_index[name]))
+        new_regions[name], outputs = region.step(params[name], state["regions"][name], port_inputs, ctx)
+        for port_name, value in outputs.items():
+            signals[f"{name}.{port_name}"] = value
+    new_delays = {
+        source: delay_lines.write(buffer, signals[source], net.buffer_lengths[source], t)
+        for source, buffer in state["delays"].items()
+    }
+    new_state = {**state, "t": t + 1, "regions": new_regions, "delays": new_delays}
+    return new_state, signals
+
+
+def _resolve_delay(p: Projection, dt: float) -> Projection:
+    if p.delay is not None:
+        return p
+    return dataclasses.replace(p, delay=int(round(p.delay_ms / dt)))
+
+
+def _check_required_inputs(regions, projections) -> None:
+    driven = {p.target for p in projections}
+    for name, region in regions:
+        for port_name, port in region.inputs.items():
+            path = f"{name}.{port_name}"
+            if port.required and path not in driven:
+                raise WiringError(
+                    f"required input {path} is not connected; connect an output to "
+                    f"it, e.g. brain.connect('<region>.<output>', '{path}')"
+                )
+
+
+def _cycle_message(cycle: list[str], projections: tuple[Projection, ...]) -> str:
+    hops = []
+    for a, b in zip(cycle, cycle[1:]):
+        p = next(p for p in projections if p.src == a and p.dst == b and p.delay == 0)
+        hops.append(p)
+    loop = " -> ".join(cycle)
+    names = ", ".join(p.name for p in hops)
+    first = hops[-1]
+    return (
+        f"cycle without delay: {loop} (through {names}); every loop needs at least "
+        f"one projection with delay >= 1. Add delay=1 to one of them, e.g. "
+        f"brain.connect('{first.source}', '{first.target}', delay=1)"
+    )

@@ -1,0 +1,116 @@
+"""Readable paths into the params pytree.
+
+Params of a network are a dict with one entry per region (by name), one
+per projection (by its name ``"src.port->dst.port"``) and ``"dt"``. A path
+names a leaf in it with dots:
+
+    "a.tau"                     region a, parameter tau
+    "a.rate->b.input.weight"    weight of the projection a.rate -> b.input
+    "a->b.weight"               the same, when one projection joins a to b
+    "dt"                        the integration step (ms)
+
+`get` reads a leaf; `set` returns new params with one leaf replaced (the
+params are never modified in place); `paths` lists every leaf's path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from brainsim.errors import ParamPathError
+
+
+def paths(params) -> list[str]:
+    """The path of every leaf of ``params``."""
+    out = []
+    for key_path, _ in jax.tree_util.tree_flatten_with_path(params)[0]:
+        out.append(".".join(str(k.key) for k in key_path))
+    return out
+
+
+def get(params, path: str) -> Any:
+    """The leaf (or subtree) of ``params`` at ``path``."""
+    node = params
+    for key in _resolve(params, path):
+        node = node[key]
+    return node
+
+
+def set(params, path: str, value) -> dict:  # noqa: A001 - mirrors get
+    """Return a copy of ``params`` with the leaf at ``path`` replaced by ``value``.
+
+    ``value`` is cast to the leaf's dtype and broadcast to its shape, so a
+    new value never changes the structure (and never triggers recompilation).
+    """
+    keys = _resolve(params, path)
+    old = get(params, path)
+    if not hasattr(old, "shape"):
+        raise ParamPathError(f"{path!r} names a group of parameters, not one array: {sorted(old)}")
+    value = jnp.asarray(value, dtype=old.dtype)
+    try:
+        value = jnp.broadcast_to(value, old.shape)
+    except ValueError:
+        raise ParamPathError(
+            f"cannot set {path!r}: value of shape {value.shape} does not fit the "
+            f"parameter's shape {old.shape}"
+        ) from None
+    return _replace(params, keys, value)
+
+
+def _replace(tree: dict, keys: list[str], value) -> dict:
+    new = dict(tree)
+    new[keys[0]] = value if len(keys) == 1 else _replace(tree[keys[0]], keys[1:], value)
+    return new
+
+
+def _resolve(params, path: str) -> list[str]:
+    """Turn a path into the list of dict keys leading to its node."""
+    if not isinstance(path, str) or not path:
+        raise ParamPathError(f"a parameter path is a non-empty string, got {path!r}")
+    if "->" in path:
+        top, rest = _resolve_projection(params, path)
+    else:
+        top, _, rest = path.partition(".")
+    if top not in params:
+        raise ParamPathError(_unknown(params, path, f"no region {top!r}"))
+    keys, node = [top], params[top]
+    for key in rest.split(".") if rest else []:
+        if not isinstance(node, dict) or key not in node:
+            have = sorted(node) if isinstance(node, dict) else []
+            raise ParamPathError(_unknown(params, path, f"no {key!r} (found {have})"))
+        keys.append(key)
+        node = node[key]
+    return keys
+
+
+def _resolve_projection(params, path: str) -> tuple[str, str]:
+    left, right = path.split("->", 1)
+    matches = []
+    for name in params:
+        if "->" not in name:
+            continue
+        src, dst = name.split("->")
+        if left not in (src, src.split(".")[0]):
+            continue
+        for head in (dst, dst.split(".")[0]):
+            if right == head or right.startswith(head + "."):
+                matches.append((name, right[len(head) + 1:]))
+                break
+    exact = [m for m in matches if path.startswith(m[0])]
+    if len(exact) == 1:
+        return exact[0]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise ParamPathError(_unknown(params, path, "no projection matches"))
+    names = ", ".join(sorted(m[0] for m in matches))
+    raise ParamPathError(f"{path!r} is ambiguous; name the ports: one of {names}")
+
+
+def _unknown(params, path: str, why: str) -> str:
+    listed = paths(params)
+    shown = ", ".join(listed[:40]) + (", ..." if len(listed) > 40 else "")
+    return f"unknown parameter path {path!r} ({why}); valid paths: {shown}"

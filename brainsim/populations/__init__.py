@@ -1,0 +1,10 @@
+"""Generic neural populations that obey the Region contract.
+
+They let the engine be used and tested on its own; the anatomical regions of
+`regions/` are built from the same pieces.
+"""
+
+from brainsim.populations.lif import LIFPopulation
+from brainsim.populations.rate import RatePopulation
+
+__all__ = ["LIFPopulation", "RatePopulation"]

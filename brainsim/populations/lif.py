@@ -1,0 +1,128 @@
+"""A leaky integrate-and-fire (LIF) population.
+
+Membrane equation, in physical units (mV, ms, pF, nS, pA):
+
+    C dV/dt = g_L (E_L - V) + I_syn + I_bias + I_ext
+
+with one of two synapse models, chosen by ``synapse``:
+
+- ``"current"``: ``tau_syn dI_syn/dt = -I_syn``; each step the summed input
+  at port ``input`` (pA) is added to ``I_syn``.
+- ``"conductance"``: ``I_syn = g_e (E_e - V) + g_i (E_i - V)`` with
+  ``tau_e dg_e/dt = -g_e`` and ``tau_i dg_i/dt = -g_i``; each step the inputs
+  at ports ``exc`` and ``inh`` (nS) are added to ``g_e`` and ``g_i``.
+
+When ``V`` crosses ``V_th`` the unit spikes, ``V`` is reset to ``V_reset`` and
+held there for the refractory period ``t_ref``. Decays are integrated exactly
+(``x *= exp(-dt / tau)``), the membrane by forward Euler. The spike is
+`brainsim.surrogate.spike`, so gradients flow through spiking runs.
+
+Defaults follow the COBA network of Vogels & Abbott (2005, J Neurosci 25,
+10786) as used in the Brian2 and BrainPy examples: ``C = 200 pF``,
+``g_L = 10 nS`` (``tau_m = 20 ms``), ``E_L = V_reset = -60 mV``,
+``V_th = -50 mV``, ``t_ref = 5 ms``, ``tau_e = 5 ms``, ``tau_i = 10 ms``,
+``E_e = 0 mV``, ``E_i = -80 mV``.
+
+Ports: inputs ``input`` (current synapses) or ``exc``/``inh`` (conductance
+synapses), and ``current`` (external current, pA); outputs ``spike`` (0/1
+floats) and ``v`` (membrane potential, mV).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from brainsim.populations.dale import check_exc_fraction, dale_signs
+from brainsim.dtypes import param
+from brainsim.ports import Port
+from brainsim.region import Region
+from brainsim.surrogate import spike
+
+SYNAPSES = ("current", "conductance")
+
+
+@dataclasses.dataclass(frozen=True)
+class LIFPopulation(Region):
+    """``n`` LIF neurons (see the module docstring for the equations).
+
+    Args:
+      n: number of neurons.
+      synapse: ``"current"`` or ``"conductance"``.
+      exc_fraction: as in `RatePopulation`: Dale signs for outgoing spikes.
+      random_init: start ``V`` uniformly between ``V_reset`` and ``V_th``
+        (drawn from the init key) instead of at ``E_L``.
+    """
+
+    n: int
+    synapse: str = "current"
+    exc_fraction: float | None = None
+    random_init: bool = False
+
+    def __post_init__(self):
+        if not isinstance(self.n, int) or self.n <= 0:
+            raise ValueError(f"LIFPopulation needs a positive int n, got {self.n!r}")
+        if self.synapse not in SYNAPSES:
+            raise ValueError(f"synapse must be one of {SYNAPSES}, got {self.synapse!r}")
+        check_exc_fraction(self.exc_fraction)
+
+    @property
+    def inputs(self):
+        if self.synapse == "current":
+            synaptic = {"input": Port(self.n, "spike")}
+        else:
+            synaptic = {"exc": Port(self.n, "spike"), "inh": Port(self.n, "spike")}
+        return {**synaptic, "current": Port(self.n)}
+
+    @property
+    def outputs(self):
+        return {"spike": Port(self.n, "spike"), "v": Port(self.n)}
+
+    def signs(self, port: str) -> np.ndarray | None:
+        return dale_signs(self.n, self.exc_fraction) if port == "spike" else None
+
+    def init(self, key):
+        params = {
+            "C": param(200.0),  # pF
+            "g_L": param(10.0),  # nS
+            "E_L": param(-60.0),  # mV
+            "V_th": param(-50.0),  # mV
+            "V_reset": param(-60.0),  # mV
+            "t_ref": param(5.0),  # ms
+            "bias": jnp.zeros(self.n),  # pA
+            "beta": param(1.0),  # 1/mV, surrogate sharpness
+        }
+        if self.synapse == "current":
+            params["tau_syn"] = param(5.0)  # ms
+            synapses = {"I_syn": jnp.zeros(self.n)}
+        else:
+            params.update(tau_e=param(5.0), tau_i=param(10.0), E_e=param(0.0), E_i=param(-80.0))
+            synapses = {"g_e": jnp.zeros(self.n), "g_i": jnp.zeros(self.n)}
+        if self.random_init:
+            v = jax.random.uniform(key, (self.n,), minval=-60.0, maxval=-50.0)
+        else:
+            v = jnp.full((self.n,), -60.0)
+        state = {"V": v, "refractory": jnp.zeros(self.n), **synapses}
+        return params, state
+
+    def step(self, params, state, inputs, ctx):
+        p, dt, V = params, ctx.dt, state["V"]
+        if self.synapse == "current":
+            I_syn = state["I_syn"] * jnp.exp(-dt / p["tau_syn"]) + inputs["input"]
+            new_synapses = {"I_syn": I_syn}
+        else:
+            g_e = state["g_e"] * jnp.exp(-dt / p["tau_e"]) + inputs["exc"]
+            g_i = state["g_i"] * jnp.exp(-dt / p["tau_i"]) + inputs["inh"]
+            I_syn = g_e * (p["E_e"] - V) + g_i * (p["E_i"] - V)
+            new_synapses = {"g_e": g_e, "g_i": g_i}
+        I_total = p["g_L"] * (p["E_L"] - V) + I_syn + p["bias"] + inputs["current"]
+        free = state["refractory"] < 0.5 * dt  # robust to rounding of t_ref / dt
+        V = jnp.where(free, V + dt * I_total / p["C"], p["V_reset"])
+        s = spike(V - p["V_th"], p["beta"])
+        V = V + s * (p["V_reset"] - V)
+        refractory = jnp.where(s > 0, p["t_ref"], jnp.maximum(state["refractory"] - dt, 0.0))
+        state = {"V": V, "refractory": refractory, **new_synapses}
+        return state, {"spike": s, "v": V}

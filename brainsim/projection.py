@@ -1,0 +1,167 @@
+"""Projections: weighted connections from an output port to an input port.
+
+A projection maps the presynaptic activity ``x`` of one output port (read
+``delay`` steps late) to a contribution ``y`` to one input port; every
+projection into the same input port is summed. Ports of any shape are
+flattened to vectors of ``size`` elements for the weighted kinds.
+
+Kinds:
+
+- ``"dense"``: ``y = x @ W``, ``W`` of shape ``(n_src, n_dst)``, initialised
+  ``N(0, scale^2 / n_src)``.
+- ``"sparse"``: each target unit ``j`` receives from ``fan_in`` distinct
+  sources ``idx[j, :]`` drawn at random: ``y_j = sum_k w[j, k] x[idx[j, k]]``;
+  ``w`` initialised ``N(0, scale^2 / fan_in)``. The indices are structure, kept
+  in ``state`` (they receive no gradient).
+- ``"one_to_one"``: ``y = w * x`` elementwise, ``w`` initialised to ``scale``;
+  both ports must have the same shape.
+- ``"matrix"``: like ``"dense"`` but initialised to a given matrix.
+- ``"identity"``: ``y = x``, no weights; both ports must have the same shape.
+
+Sign constraints (Dale's law): if the source port declares signs (see
+`Region.signs`), or the projection is given ``sign=+1`` / ``-1``, the
+effective weight is ``sign * |W|``, so every synapse keeps its sign however
+the stored weight is trained.
+
+Weights live in ``params`` under the projection's name,
+``"<src>.<port>-><dst>.<port>"``, as ``{"weight": ...}``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from brainsim.dtypes import float_dtype
+
+KINDS = ("dense", "sparse", "one_to_one", "matrix", "identity")
+
+
+class FrozenArray:
+    """A read-only numpy array that is hashable (by content), for use in specs."""
+
+    def __init__(self, array):
+        self.array = np.array(array, copy=True)
+        self.array.flags.writeable = False
+        digest = hashlib.sha1(self.array.tobytes()).hexdigest()
+        self._key = (self.array.shape, str(self.array.dtype), digest)
+
+    def __hash__(self):
+        return hash(self._key)
+
+    def __eq__(self, other):
+        return isinstance(other, FrozenArray) and self._key == other._key
+
+    def __repr__(self):
+        return f"FrozenArray(shape={self.array.shape}, dtype={self.array.dtype})"
+
+
+@dataclasses.dataclass(frozen=True)
+class Projection:
+    """One edge of a connectome (structure only; weights live in params).
+
+    Attributes:
+      src, src_port, dst, dst_port: region and port names of both ends.
+      kind: one of `KINDS`.
+      delay: delay in steps (``>= 0``), or ``None`` when given in ms.
+      delay_ms: delay in ms, converted to steps by `brainsim.build`.
+      fan_in: inputs per target unit (``"sparse"`` only).
+      scale: scale of the initial weights (see the kinds above).
+      sign: ``+1`` or ``-1`` to force the sign of every weight, else ``None``.
+      matrix: the initial weights of a ``"matrix"`` projection.
+    """
+
+    src: str
+    src_port: str
+    dst: str
+    dst_port: str
+    kind: str = "dense"
+    delay: int | None = 0
+    delay_ms: float | None = None
+    fan_in: int | None = None
+    scale: float = 1.0
+    sign: int | None = None
+    matrix: FrozenArray | None = None
+
+    @property
+    def name(self) -> str:
+        """Canonical name, also the key of this projection in params and state."""
+        return f"{self.src}.{self.src_port}->{self.dst}.{self.dst_port}"
+
+    @property
+    def source(self) -> str:
+        return f"{self.src}.{self.src_port}"
+
+    @property
+    def target(self) -> str:
+        return f"{self.dst}.{self.dst_port}"
+
+
+def init_projection(proj: Projection, key, n_src: int, n_dst: int):
+    """Initial ``(params, state)`` of a projection between ports of these sizes."""
+    dtype = float_dtype()
+    if proj.kind == "dense":
+        w = jax.random.normal(key, (n_src, n_dst), dtype) * (proj.scale / np.sqrt(n_src))
+        return {"weight": w}, {}
+    if proj.kind == "matrix":
+        return {"weight": jnp.asarray(proj.matrix.array, dtype)}, {}
+    if proj.kind == "one_to_one":
+        return {"weight": jnp.full((n_dst,), proj.scale, dtype)}, {}
+    if proj.kind == "sparse":
+        k_idx, k_w = jax.random.split(key)
+        # fan_in distinct sources per target: the top-k of i.i.d. uniforms
+        # is a uniform random subset (done for all targets at once).
+        _, index = jax.lax.top_k(jax.random.uniform(k_idx, (n_dst, n_src)), proj.fan_in)
+        w = jax.random.normal(k_w, (n_dst, proj.fan_in), dtype) * (
+            proj.scale / np.sqrt(proj.fan_in)
+        )
+        return {"weight": w}, {"index": index.astype(jnp.int32)}
+    if proj.kind == "identity":
+        return {}, {}
+    raise AssertionError(f"unhandled projection kind {proj.kind!r}")
+
+
+def effective_signs(proj: Projection, source_signs: np.ndarray | None) -> np.ndarray | float | None:
+    """The sign constraint on ``proj``'s weights, per source unit or global, or None."""
+    if source_signs is not None:
+        return source_signs
+    if proj.sign is not None:
+        return float(proj.sign)
+    return None
+
+
+def apply_projection(proj: Projection, params, state, x, dst_shape, signs):
+    """Contribution of presynaptic activity ``x`` to the target port.
+
+    Args:
+      proj: the projection spec.
+      params, state: this projection's entries of the network params/state.
+      x: presynaptic activity, the source port's shape.
+      dst_shape: shape of the target port.
+      signs: the result of `effective_signs` (static numpy or float or None).
+    """
+    if proj.kind == "identity":
+        return x
+    flat = x.reshape(-1)
+    w = params["weight"]
+    per_unit = signs is not None and np.ndim(signs) > 0
+    if per_unit:
+        signs = jnp.asarray(signs, w.dtype)
+    if proj.kind in ("dense", "matrix"):
+        if signs is not None:
+            w = jnp.abs(w) * (signs[:, None] if per_unit else signs)
+        y = flat @ w
+    elif proj.kind == "sparse":
+        index = state["index"]
+        if signs is not None:
+            w = jnp.abs(w) * (signs[index] if per_unit else signs)
+        y = jnp.sum(w * flat[index], axis=1)
+    else:  # one_to_one
+        if signs is not None:
+            w = jnp.abs(w) * signs
+        y = w * flat
+    return y.reshape(dst_shape)

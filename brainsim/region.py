@@ -1,0 +1,89 @@
+"""The Region contract.
+
+A region is a frozen, hashable dataclass that holds only *structure*: sizes,
+switches and the names of its ports. Every number a user may sweep or train
+(time constants, gains, thresholds, weights) lives in the ``params`` pytree
+that `init` returns, so a new value never recompiles the simulation.
+
+A region provides:
+
+- ``inputs`` / ``outputs``: mappings from port name to `Port`;
+- ``init(key) -> (params, state)``: initial parameters and state;
+- ``step(params, state, inputs, ctx) -> (state, outputs)``: one time step,
+  a pure function. ``inputs`` holds one array per input port (zeros where
+  nothing drives it); ``outputs`` must hold one array per output port.
+
+Randomness comes from ``ctx.key``, a key that the network derives for each
+region and step; a region never makes keys of its own.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from typing import Any, Mapping, NamedTuple
+
+import jax
+import numpy as np
+
+from brainsim.ports import Port
+
+Params = Any
+State = Any
+
+
+class StepContext(NamedTuple):
+    """What the network tells a region about the current step.
+
+    Attributes:
+      t: step index, int32 scalar, counted from the start of the simulation.
+      dt: integration step in ms (a traced scalar: it lives in params).
+      key: a typed PRNG key unique to this region and step.
+    """
+
+    t: jax.Array
+    dt: jax.Array
+    key: jax.Array
+
+
+class Region(abc.ABC):
+    """Base class of brain regions and task environments.
+
+    Subclasses are ``@dataclasses.dataclass(frozen=True)`` and implement the
+    four members below. `signs` may be overridden to declare Dale's law.
+    """
+
+    @property
+    @abc.abstractmethod
+    def inputs(self) -> Mapping[str, Port]:
+        """Input ports by name."""
+
+    @property
+    @abc.abstractmethod
+    def outputs(self) -> Mapping[str, Port]:
+        """Output ports by name."""
+
+    @abc.abstractmethod
+    def init(self, key: jax.Array) -> tuple[Params, State]:
+        """Return initial ``(params, state)`` for this region."""
+
+    @abc.abstractmethod
+    def step(
+        self, params: Params, state: State, inputs: Mapping[str, jax.Array], ctx: StepContext
+    ) -> tuple[State, dict[str, jax.Array]]:
+        """Advance one step of ``ctx.dt`` ms; return ``(state, outputs)``."""
+
+    def signs(self, port: str) -> np.ndarray | None:
+        """Sign (+1 excitatory, -1 inhibitory) of each unit of an output port.
+
+        ``None`` (the default) means the port obeys no sign constraint.
+        Projections from a port with signs keep every weight's sign equal to
+        its presynaptic unit's sign (Dale's law).
+        """
+        del port
+        return None
+
+
+def is_frozen_dataclass(obj: Any) -> bool:
+    """Whether ``obj`` is an instance of a frozen dataclass."""
+    return dataclasses.is_dataclass(obj) and obj.__dataclass_params__.frozen
