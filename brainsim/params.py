@@ -102,12 +102,23 @@ def _resolve_projection(params, path: str) -> tuple[str, str]:
     exact = [m for m in matches if path.startswith(m[0])]
     if len(exact) == 1:
         return exact[0]
+    existing = [m for m in matches if _exists(params[m[0]], m[1])]
+    if len(existing) == 1:
+        return existing[0]
     if len(matches) == 1:
         return matches[0]
     if not matches:
         raise ParamPathError(_unknown(params, path, "no projection matches"))
     names = ", ".join(sorted(m[0] for m in matches))
     raise ParamPathError(f"{path!r} is ambiguous; name the ports: one of {names}")
+
+
+def _exists(node, rest: str) -> bool:
+    for key in rest.split(".") if rest else []:
+        if not isinstance(node, dict) or key not in node:
+            return False
+        node = node[key]
+    return True
 
 
 def _unknown(params, path: str, why: str) -> str:

@@ -159,7 +159,7 @@ def _simulate(net, params, state, arrays, *, steps, recording, functions, check_
 
     carry = (state, first_bad)
     if every == 1:
-        carry, records = lax.scan(one_step, carry, arrays or None, length=steps)
+        carry, records = lax.scan(one_step, carry, arrays, length=steps)
     else:
         xs = {p: a.reshape(blocks, every, *a.shape[1:]) for p, a in arrays.items()}
         shapes = jax.eval_shape(lambda c, d: one_step(c, d)[1], carry,
@@ -171,10 +171,10 @@ def _simulate(net, params, state, arrays, *, steps, recording, functions, check_
                 new_carry, kept = one_step(inner_carry[0], drive)
                 return (new_carry, kept), None
 
-            (carry, kept), _ = lax.scan(inner, (carry, empty), drive_block or None, length=every)
+            (carry, kept), _ = lax.scan(inner, (carry, empty), drive_block, length=every)
             return carry, kept
 
-        carry, records = lax.scan(block, carry, xs or None, length=blocks)
+        carry, records = lax.scan(block, carry, xs, length=blocks)
     state, first_bad = carry
     return state, records, first_bad
 

@@ -5,10 +5,11 @@ constant ``tau`` and emits a rate through a static nonlinearity ``phi``:
 
     tau dx/dt = -x + I + b,        r = phi(x),
 
-integrated with the forward Euler step ``x += dt / tau * (-x + I + b)``. With
-``noise=True`` an Ornstein-Uhlenbeck term is added,
-``+ sigma * sqrt(2 dt / tau) * xi`` with ``xi ~ N(0, 1)``, so that without
-input ``x`` fluctuates with standard deviation ``sigma``. This is the
+integrated with the forward Euler step ``x += a (-x + I + b)``, ``a = dt / tau``.
+With ``noise=True`` an Ornstein-Uhlenbeck term ``+ sigma sqrt(a (2 - a)) xi``,
+``xi ~ N(0, 1)``, is added; that scale makes the stationary standard deviation
+of ``x`` without input exactly ``sigma`` for any ``dt`` (it tends to the
+continuous-time ``sigma sqrt(2 dt / tau)`` as ``dt -> 0``). This is the
 standard rate network of e.g. Sussillo & Abbott (2009, Neuron 63, 544).
 
 Params: ``tau`` (ms, scalar), ``bias`` ``b`` (shape ``(n,)``), ``sigma`` (same
@@ -88,5 +89,5 @@ class RatePopulation(Region):
         x = x + leak * (-x + inputs["input"] + params["bias"])
         if self.noise:
             xi = jax.random.normal(ctx.key, x.shape, x.dtype)
-            x = x + params["sigma"] * jnp.sqrt(2.0 * leak) * xi
+            x = x + params["sigma"] * jnp.sqrt(leak * (2.0 - leak)) * xi
         return {"x": x}, {"rate": ACTIVATIONS[self.activation](x)}

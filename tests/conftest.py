@@ -1,0 +1,26 @@
+"""Shared test set-up: 8 CPU devices, strict dtype promotion, a key fixture."""
+
+import os
+
+# Must happen before jax initialises its backends.
+os.environ["XLA_FLAGS"] = (
+    os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8"
+).strip()
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
+
+jax.config.update("jax_numpy_dtype_promotion", "strict")
+jax.config.update("jax_numpy_rank_promotion", "raise")
+
+
+@pytest.fixture
+def key():
+    return jax.random.key(0)
+
+
+@pytest.fixture
+def x64():
+    """Run a test in float64 (for finite-difference gradient checks)."""
+    with jax.enable_x64(True):
+        yield
