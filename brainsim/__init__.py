@@ -11,6 +11,7 @@
     state, trace = net.run(params, state, steps=1000, record=["a.rate"])
 """
 
+from brainsim import plot
 from brainsim.connectome import Connectome
 from brainsim.errors import (
     BrainsimError,
@@ -44,6 +45,7 @@ __all__ = [
     "RunInputError",
     "StepContext",
     "WiringError",
+    "plot",
     "build",
     "get",
     "paths",

@@ -1,0 +1,88 @@
+"""The ``brainsim`` command.
+
+    brainsim list                         experiments that can be run
+    brainsim run NAME [--out DIR] [--FIELD VALUE ...]
+
+An experiment is a module ``experiments.NAME`` (found by name at run time,
+never imported by the engine) that defines a frozen dataclass ``Config`` and
+``run(config, out_dir) -> metrics``. Every field of ``Config`` becomes a flag
+(``--seed 3``, ``--steps 4000``). Results go to ``runs/NAME`` unless ``--out``
+says otherwise: ``run.json`` (seed, config, versions), ``metrics.json`` and
+the experiment's figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import pkgutil
+import sys
+import time
+import typing
+
+from brainsim import outputs
+
+
+def experiment_names() -> list[str]:
+    """Names of the modules in the ``experiments`` package."""
+    package = importlib.import_module("experiments")
+    return sorted(m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_"))
+
+
+def load(name: str):
+    """The experiment module ``experiments.<name>``, with a clear error if unknown."""
+    names = experiment_names()
+    if name not in names:
+        raise SystemExit(f"brainsim: unknown experiment {name!r}; available: {', '.join(names)}")
+    return importlib.import_module(f"experiments.{name}")
+
+
+def config_parser(config_cls, prog: str) -> argparse.ArgumentParser:
+    """An argparse parser with one ``--flag`` per field of ``config_cls``."""
+    parser = argparse.ArgumentParser(prog=prog, description=(config_cls.__doc__ or "").strip())
+    parser.add_argument("--out", default=None, help="output folder (default runs/NAME)")
+    hints = typing.get_type_hints(config_cls)
+    for field in dataclasses.fields(config_cls):
+        kind = hints[field.name]
+        flag = "--" + field.name.replace("_", "-")
+        if kind is bool:
+            parser.add_argument(flag, dest=field.name, action=argparse.BooleanOptionalAction,
+                                default=field.default)
+        else:
+            parser.add_argument(flag, dest=field.name, type=kind, default=field.default,
+                                help=f"default {field.default!r}")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__.strip())
+        return 0
+    command, rest = argv[0], argv[1:]
+    if command == "list":
+        for name in experiment_names():
+            doc = (load(name).__doc__ or "").strip().splitlines()
+            print(f"{name:24s} {doc[0] if doc else ''}")
+        return 0
+    if command != "run" or not rest:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    name, flags = rest[0], rest[1:]
+    module = load(name)
+    args = config_parser(module.Config, f"brainsim run {name}").parse_args(flags)
+    out_dir = args.out or f"runs/{name}"
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(module.Config)}
+    config = module.Config(**values)
+    out = outputs.start(out_dir, name, config)
+    began = time.perf_counter()
+    metrics = module.run(config, out)
+    metrics = {**metrics, "wall_time_s": round(time.perf_counter() - began, 3)}
+    outputs.write_json(out / "metrics.json", metrics)
+    print(f"wrote {out}/metrics.json and figures in {time.perf_counter() - began:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,70 @@
+"""Output folders of experiments: metrics, config and provenance.
+
+Every run folder holds ``run.json`` (experiment name, seed, config, brainsim
+/ jax / numpy / Python versions, git revision when available, start time)
+and ``metrics.json``, so a figure can always be traced back to what made it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from pathlib import Path
+
+import jax
+import numpy as np
+
+
+def provenance() -> dict:
+    """Versions, platform and git revision of the running code."""
+    import brainsim
+
+    return {
+        "brainsim": brainsim.__version__,
+        "jax": jax.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "backend": jax.default_backend(),
+        "git_revision": _git_revision(),
+        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def start(out_dir: str | os.PathLike, experiment: str, config) -> Path:
+    """Create ``out_dir`` and write its ``run.json``; return the folder."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    record = {"experiment": experiment, "config": dataclasses.asdict(config), **provenance()}
+    write_json(out / "run.json", record)
+    return out
+
+
+def write_json(path: Path, data) -> None:
+    """Write ``data`` as JSON atomically (a temporary file, then a rename)."""
+    path = Path(path)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as f:
+        json.dump(data, f, indent=2, sort_keys=True, default=_to_builtin)
+        f.write("\n")
+    os.replace(f.name, path)
+
+
+def _to_builtin(value):
+    if isinstance(value, (np.generic, jax.Array)):
+        return np.asarray(value).tolist()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def _git_revision() -> str | None:
+    try:
+        here = Path(__file__).resolve().parent
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None

@@ -1,0 +1,38 @@
+"""The experiments run from the CLI at reduced size and meet their criteria."""
+
+import json
+
+import pytest
+
+from brainsim import cli
+
+SMALL_QUICKSTART = ["--duration-ms", "120", "--n-cb", "32", "--chunk", "80"]
+
+
+def test_quickstart_echoes_arrive_after_the_wired_round_trip(tmp_path, capsys):
+    assert cli.main(["run", "quickstart", "--out", str(tmp_path), *SMALL_QUICKSTART]) == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["cerebellar_echo_latency_ms"] == metrics["cerebellar_round_trip_ms"] == 8.0
+    assert metrics["basal_ganglia_echo_latency_ms"] == metrics["basal_ganglia_round_trip_ms"] == 12.0
+    assert (tmp_path / "quickstart.png").stat().st_size > 10_000
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["config"]["seed"] == 0 and run["experiment"] == "quickstart"
+    assert {"jax", "brainsim", "git_revision"} <= set(run)
+    assert "measured echo 8.0 ms" in capsys.readouterr().out
+
+
+def test_quickstart_echo_follows_a_changed_delay(tmp_path):
+    flags = [*SMALL_QUICKSTART, "--cb-to-ctx-ms", "6.5", "--seed", "3"]
+    assert cli.main(["run", "quickstart", "--out", str(tmp_path), *flags]) == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["cerebellar_echo_latency_ms"] == 10.5
+
+
+def test_unknown_experiment_lists_the_known_ones():
+    with pytest.raises(SystemExit, match="available: .*quickstart"):
+        cli.main(["run", "nonesuch"])
+
+
+def test_list(capsys):
+    assert cli.main(["list"]) == 0
+    assert "quickstart" in capsys.readouterr().out
