@@ -145,10 +145,11 @@ class Connectome:
                 f"unknown region {region_name!r} in {role} {path!r}; "
                 f"regions are: {sorted(self._regions) or 'none yet (use add())'}"
             )
-        ports = getattr(self._regions[region_name], side)
+        region = self._regions[region_name]
+        ports = getattr(region, side)
         if port not in ports:
-            other = self._regions[region_name].inputs if side == "outputs" else self._regions[region_name].outputs
-            hint = f" ({port!r} is an {'input' if side == 'outputs' else 'output'})" if port in other else ""
+            other_side = "inputs" if side == "outputs" else "outputs"
+            hint = f" ({port!r} is an {other_side[:-1]})" if port in getattr(region, other_side) else ""
             raise WiringError(
                 f"region {region_name!r} has no {side[:-1]} port {port!r}{hint}; "
                 f"its {side} are: {sorted(ports)}"

@@ -2,15 +2,8 @@
 
 `build` checks the whole graph, resolves delays to steps and fixes the order
 in which regions run within a step: zero-delay projections are followed in
-topological order, delayed ones read ring buffers (`brainsim.delays`).
-
-One step of the network, for each region in that order:
-
-1. sum, per input port, the external input and every projection into it
-   (from this step's output for delay 0, from the ring buffer otherwise);
-2. call the region's ``step`` with its params, state and those inputs;
-
-and finally write this step's outputs into the ring buffers.
+topological order, delayed ones read ring buffers (`brainsim.delays`); what
+one step does is in `brainsim.step`.
 
 The `Network` is a frozen, hashable description: it is the static argument
 of the compiled simulation, while params and state are its dynamic
@@ -29,13 +22,14 @@ import jax.numpy as jnp
 
 from brainsim import delays as delay_lines
 from brainsim import params as param_paths
+from brainsim import simulate
 from brainsim.connectome import Connectome
 from brainsim.dtypes import float_dtype, param
 from brainsim.errors import WiringError
 from brainsim.graph import topological_order
 from brainsim.ports import Port
-from brainsim.projection import Projection, apply_projection, effective_signs, init_projection
-from brainsim.region import StepContext
+from brainsim.projection import Projection, effective_signs, init_projection
+from brainsim.step import advance
 from brainsim.validate import check_regions
 
 
@@ -195,47 +189,7 @@ class Network:
 
     def run(self, params, state, steps: int, **kwargs):
         """Simulate ``steps`` steps; see `brainsim.simulate.run` for the arguments."""
-        from brainsim.simulate import run
-
-        return run(self, params, state, steps, **kwargs)
-
-
-def advance(net: Network, params, state, external: Mapping[str, jax.Array]):
-    """One step of ``net`` (the body of the simulation loop); see `Network.step`."""
-    t, dt = state["t"], params["dt"]
-    step_key = jax.random.fold_in(state["key"], t)
-    key_index = {name: i for i, (name, _) in enumerate(net.regions)}
-    signals: dict[str, jax.Array] = {}
-    new_regions = {}
-    for name in net.order:
-        region = net.region[name]
-        port_inputs = {}
-        for port_name, port in region.inputs.items():
-            path = f"{name}.{port_name}"
-            total = external.get(path)
-            for p in net.incoming[path]:
-                if p.delay == 0:
-                    pre = signals[p.source]
-                else:
-                    length = net.buffer_lengths[p.source]
-                    pre = delay_lines.read(state["delays"][p.source], p.delay, length, t)
-                y = apply_projection(
-                    p, params[p.name], state["projections"][p.name], pre, port.shape,
-                    net.signs[p.name],
-                )
-                total = y if total is None else total + y
-            port_inputs[port_name] = jnp.zeros(port.shape, float_dtype()) if total is None else total
-            signals[path] = port_inputs[port_name]
-        ctx = StepContext(t=t, dt=dt, key=jax.random.fold_in(step_key, key_index[name]))
-        new_regions[name], outputs = region.step(params[name], state["regions"][name], port_inputs, ctx)
-        for port_name, value in outputs.items():
-            signals[f"{name}.{port_name}"] = value
-    new_delays = {
-        source: delay_lines.write(buffer, signals[source], net.buffer_lengths[source], t)
-        for source, buffer in state["delays"].items()
-    }
-    new_state = {**state, "t": t + 1, "regions": new_regions, "delays": new_delays}
-    return new_state, signals
+        return simulate.run(self, params, state, steps, **kwargs)
 
 
 def _resolve_delay(p: Projection, dt: float) -> Projection:

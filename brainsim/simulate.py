@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from brainsim import external, monitor
 from brainsim.errors import NonFiniteError, RunInputError
-from brainsim.network import advance
+from brainsim.step import advance
 
 _traces = 0
 
@@ -73,7 +73,6 @@ def run(
     if steps % every:
         raise RunInputError(f"every={every} must divide steps={steps}")
     arrays, functions = external.split(net, inputs, steps)
-    arrays = external.cast(arrays)
     traced = _is_traced((params, state, arrays))
     if check_finite and traced:
         raise RunInputError(
@@ -82,7 +81,7 @@ def run(
         )
     if chunk is None:
         state, records, first_bad = _simulate(
-            net, params, state, arrays, steps=steps, recording=recording,
+            net, params, state, external.cast(arrays), steps=steps, recording=recording,
             functions=functions, check_finite=check_finite,
         )
         if check_finite:
@@ -111,7 +110,8 @@ def _run_chunked(net, params, state, arrays, steps, chunk, recording, functions,
     pending = None  # the previous chunk's outputs, fetched while the next one runs
     for start in range(0, steps, chunk):
         n = min(chunk, steps - start)
-        part = {path: a[start:start + n] for path, a in arrays.items()}
+        # slice on the host, so that only one chunk of a long drive is on device
+        part = external.cast({path: a[start:start + n] for path, a in arrays.items()})
         state, records, first_bad = _simulate(
             net, params, state, part, steps=n, recording=recording,
             functions=functions, check_finite=check_finite,
