@@ -34,6 +34,7 @@ class Connectome:
     def __init__(self):
         self._regions: dict[str, object] = {}
         self._projections: list[Projection] = []
+        self.node_map: dict[str, tuple[str, int | None]] = {}
 
     # -- reading -------------------------------------------------------------
     @property
@@ -51,6 +52,13 @@ class Connectome:
         lines += [f"  {name}: {region!r}" for name, region in self._regions.items()]
         lines += [f"  {_describe(p)}" for p in self._projections]
         return "\n".join(lines)
+
+    @classmethod
+    def from_matrix(cls, weights, tract_lengths=None, labels=None, **kwargs) -> "Connectome":
+        """A whole-brain connectome from connectivity matrices; see `brainsim.whole_brain`."""
+        from brainsim.whole_brain import from_matrix  # whole_brain builds on this module
+
+        return from_matrix(weights, tract_lengths, labels, **kwargs)
 
     # -- building ------------------------------------------------------------
     def add(self, name: str, region) -> "Connectome":
@@ -91,8 +99,11 @@ class Connectome:
           target: ``"region.input_port"``.
           kind: ``"dense"``, ``"sparse"``, ``"one_to_one"``, ``"matrix"`` or
             ``"identity"`` (see `brainsim.projection`).
-          delay: delay in steps (int ``>= 0``); default 0.
-          ms: delay in ms instead, rounded to whole steps of the build ``dt``.
+          delay: delay in steps (int ``>= 0``); default 0. For ``"dense"`` and
+            ``"matrix"`` projections, also a ``(n_src, n_dst)`` matrix of
+            per-edge delays (each at least one step).
+          ms: delay in ms instead (a number or a per-edge matrix), rounded
+            to whole steps of the build ``dt``.
           fan_in: inputs per target unit, for ``kind="sparse"``.
           scale: scale of the initial weights.
           sign: ``+1`` or ``-1`` to constrain every weight's sign.
@@ -111,8 +122,13 @@ class Connectome:
             kind = "matrix"
         if kind not in KINDS:
             raise WiringError(f"unknown projection kind {kind!r}; choose from {KINDS}")
-        steps, delay_ms = _check_delay(delay, ms, source, target)
         matrix = _check_shapes(kind, source, src_shape, target, dst_shape, fan_in, weight)
+        if np.ndim(delay) or np.ndim(ms):
+            steps, delay_ms, edge_steps, edge_ms = _check_edge_delays(
+                delay, ms, kind, source, target, (int(np.prod(src_shape)), int(np.prod(dst_shape)))
+            )
+        else:
+            (steps, delay_ms), edge_steps, edge_ms = _check_delay(delay, ms, source, target), None, None
         if sign not in (None, 1, -1):
             raise WiringError(f"sign must be +1, -1 or None, got {sign!r}")
         if sign is not None and self._regions[src].signs(src_port) is not None:
@@ -126,6 +142,7 @@ class Connectome:
         proj = Projection(
             src, src_port, dst, dst_port, kind=kind, delay=steps, delay_ms=delay_ms,
             fan_in=fan_in, scale=float(scale), sign=sign, matrix=matrix,
+            edge_delay=edge_steps, edge_delay_ms=edge_ms,
         )
         if any(p.name == proj.name for p in self._projections):
             raise WiringError(
@@ -197,6 +214,28 @@ def _check_delay(delay, ms, source, target):
             f"got {delay!r} (use ms= for a delay in milliseconds)"
         )
     return int(delay), None
+
+
+def _check_edge_delays(delay, ms, kind, source, target, shape):
+    """Validate a per-edge delay matrix; return ``(delay, delay_ms, edge, edge_ms)``."""
+    if delay is not None and ms is not None:
+        raise WiringError(f"{source} -> {target}: give delay= (steps) or ms=, not both")
+    if kind not in ("dense", "matrix"):
+        raise WiringError(f"{source} -> {target}: per-edge delays need kind='dense' or 'matrix'")
+    given = np.asarray(delay if delay is not None else ms, dtype=np.float64)
+    if given.shape != shape:
+        raise WiringError(
+            f"shape mismatch: per-edge delays for {source} -> {target} must have shape "
+            f"{shape}, got {given.shape}"
+        )
+    if not np.all(np.isfinite(given)) or np.any(given < 0):
+        raise WiringError(f"{source} -> {target}: per-edge delays must be finite and >= 0")
+    if ms is not None:
+        return None, float(given.max()), None, FrozenArray(given)
+    if not np.all(given == np.round(given)):
+        raise WiringError(f"{source} -> {target}: delays in steps must be whole numbers (or use ms=)")
+    steps = np.maximum(given, 1).astype(np.int32)
+    return int(steps.max()), None, FrozenArray(steps), None
 
 
 def _check_shapes(kind, source, src_shape, target, dst_shape, fan_in, weight):

@@ -34,3 +34,15 @@ def write(buffer: jax.Array, value: jax.Array, length: int, t: jax.Array) -> jax
     if length == 1:
         return value
     return lax.dynamic_update_index_in_dim(buffer, value, t % length, 0)
+
+
+def read_per_edge(buffer: jax.Array, delays, length: int, t: jax.Array) -> jax.Array:
+    """Values ``x_i(t - d[i, j])`` for a ``(n_src, n_dst)`` int matrix of delays >= 1.
+
+    ``buffer`` holds ``(length, n_src)`` (or ``(n_src,)`` when ``length == 1``).
+    """
+    if length == 1:
+        return jnp.broadcast_to(buffer.reshape(-1, 1), delays.shape)
+    slots = (t - jnp.asarray(delays, jnp.int32)) % length
+    sources = jnp.broadcast_to(jnp.arange(delays.shape[0])[:, None], slots.shape)
+    return buffer.reshape(length, -1)[slots, sources]

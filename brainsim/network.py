@@ -19,6 +19,7 @@ from typing import Mapping
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from brainsim import delays as delay_lines
 from brainsim import params as param_paths
@@ -28,7 +29,7 @@ from brainsim.dtypes import float_dtype, param
 from brainsim.errors import WiringError
 from brainsim.graph import topological_order
 from brainsim.ports import Port
-from brainsim.projection import Projection, effective_signs, init_projection
+from brainsim.projection import FrozenArray, Projection, effective_signs, init_projection
 from brainsim.step import advance
 from brainsim.validate import check_regions
 
@@ -193,6 +194,10 @@ class Network:
 
 
 def _resolve_delay(p: Projection, dt: float) -> Projection:
+    """Convert delays given in ms to whole steps of ``dt``."""
+    if p.edge_delay_ms is not None:
+        steps = np.maximum(np.round(p.edge_delay_ms.array / dt), 1).astype(np.int32)
+        return dataclasses.replace(p, delay=int(steps.max()), edge_delay=FrozenArray(steps))
     if p.delay is not None:
         return p
     return dataclasses.replace(p, delay=int(round(p.delay_ms / dt)))

@@ -18,6 +18,12 @@ Kinds:
 - ``"matrix"``: like ``"dense"`` but initialised to a given matrix.
 - ``"identity"``: ``y = x``, no weights; both ports must have the same shape.
 
+Per-edge delays: a ``"dense"`` or ``"matrix"`` projection may take a matrix
+of delays ``d[i, j]`` (steps, or ms converted at build), one per synapse,
+as in whole-brain models where tract lengths set conduction delays:
+``y_j = sum_i W[i, j] x_i(t - d[i, j])``. Every per-edge delay is at least
+one step (a zero entry is read as one step).
+
 Sign constraints (Dale's law): if the source port declares signs (see
 `Region.signs`), or the projection is given ``sign=+1`` / ``-1``, the
 effective weight is ``sign * |W|``, so every synapse keeps its sign however
@@ -67,8 +73,11 @@ class Projection:
     Attributes:
       src, src_port, dst, dst_port: region and port names of both ends.
       kind: one of `KINDS`.
-      delay: delay in steps (``>= 0``), or ``None`` when given in ms.
+      delay: delay in steps (``>= 0``), or ``None`` when given in ms; with
+        per-edge delays, the longest of them.
       delay_ms: delay in ms, converted to steps by `brainsim.build`.
+      edge_delay: per-edge delays in steps, ``(n_src, n_dst)`` ints ``>= 1``.
+      edge_delay_ms: per-edge delays in ms, converted by `brainsim.build`.
       fan_in: inputs per target unit (``"sparse"`` only).
       scale: scale of the initial weights (see the kinds above).
       sign: ``+1`` or ``-1`` to force the sign of every weight, else ``None``.
@@ -86,6 +95,8 @@ class Projection:
     scale: float = 1.0
     sign: int | None = None
     matrix: FrozenArray | None = None
+    edge_delay: FrozenArray | None = None
+    edge_delay_ms: FrozenArray | None = None
 
     @property
     def name(self) -> str:
@@ -134,6 +145,21 @@ def effective_signs(proj: Projection, source_signs: np.ndarray | None) -> np.nda
     return None
 
 
+def signed_weight(w, signs):
+    """``sign * |w|`` for a weight matrix ``(n_src, ...)``; ``w`` when unsigned."""
+    if signs is None:
+        return w
+    if np.ndim(signs) == 0:
+        return jnp.abs(w) * signs
+    return jnp.abs(w) * jnp.asarray(signs, w.dtype).reshape(-1, *([1] * (w.ndim - 1)))
+
+
+def apply_edge_delayed(params, x_edges, dst_shape, signs):
+    """Contribution of per-edge delayed activity ``x_edges[i, j] = x_i(t - d[i, j])``."""
+    w = signed_weight(params["weight"], signs)
+    return jnp.sum(w * x_edges, axis=0).reshape(dst_shape)
+
+
 def apply_projection(proj: Projection, params, state, x, dst_shape, signs):
     """Contribution of presynaptic activity ``x`` to the target port.
 
@@ -148,20 +174,14 @@ def apply_projection(proj: Projection, params, state, x, dst_shape, signs):
         return x
     flat = x.reshape(-1)
     w = params["weight"]
-    per_unit = signs is not None and np.ndim(signs) > 0
-    if per_unit:
-        signs = jnp.asarray(signs, w.dtype)
     if proj.kind in ("dense", "matrix"):
-        if signs is not None:
-            w = jnp.abs(w) * (signs[:, None] if per_unit else signs)
-        y = flat @ w
+        y = flat @ signed_weight(w, signs)
     elif proj.kind == "sparse":
         index = state["index"]
         if signs is not None:
-            w = jnp.abs(w) * (signs[index] if per_unit else signs)
+            sign = jnp.asarray(signs, w.dtype)[index] if np.ndim(signs) else signs
+            w = jnp.abs(w) * sign
         y = jnp.sum(w * flat[index], axis=1)
     else:  # one_to_one
-        if signs is not None:
-            w = jnp.abs(w) * signs
-        y = w * flat
+        y = signed_weight(w, signs) * flat
     return y.reshape(dst_shape)

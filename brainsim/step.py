@@ -20,7 +20,7 @@ import jax.numpy as jnp
 
 from brainsim import delays as delay_lines
 from brainsim.dtypes import float_dtype
-from brainsim.projection import apply_projection
+from brainsim.projection import apply_edge_delayed, apply_projection
 from brainsim.region import StepContext
 
 
@@ -38,15 +38,22 @@ def advance(net, params, state, external: Mapping[str, jax.Array]):
             path = f"{name}.{port_name}"
             total = external.get(path)
             for p in net.incoming[path]:
-                if p.delay == 0:
-                    pre = signals[p.source]
-                else:
+                if p.edge_delay is not None:
                     length = net.buffer_lengths[p.source]
-                    pre = delay_lines.read(state["delays"][p.source], p.delay, length, t)
-                y = apply_projection(
-                    p, params[p.name], state["projections"][p.name], pre, port.shape,
-                    net.signs[p.name],
-                )
+                    pre = delay_lines.read_per_edge(
+                        state["delays"][p.source], p.edge_delay.array, length, t
+                    )
+                    y = apply_edge_delayed(params[p.name], pre, port.shape, net.signs[p.name])
+                else:
+                    if p.delay == 0:
+                        pre = signals[p.source]
+                    else:
+                        length = net.buffer_lengths[p.source]
+                        pre = delay_lines.read(state["delays"][p.source], p.delay, length, t)
+                    y = apply_projection(
+                        p, params[p.name], state["projections"][p.name], pre, port.shape,
+                        net.signs[p.name],
+                    )
                 total = y if total is None else total + y
             port_inputs[port_name] = jnp.zeros(port.shape, float_dtype()) if total is None else total
             signals[path] = port_inputs[port_name]

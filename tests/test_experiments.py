@@ -36,3 +36,14 @@ def test_unknown_experiment_lists_the_known_ones():
 def test_list(capsys):
     assert cli.main(["list"]) == 0
     assert "quickstart" in capsys.readouterr().out
+
+
+def test_whole_brain_fc_follows_sc_and_the_shuffled_control_does_not(tmp_path):
+    pytest.importorskip("tvb_data")
+    flags = ["--duration-ms", "20000", "--out", str(tmp_path)]
+    assert cli.main(["run", "whole_brain", *flags]) == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["r_fc_sc_no_delays"] > 0.2
+    assert abs(metrics["r_fc_sc_shuffled_sc"]) < 0.1
+    assert metrics["r_fc_sc_delays"] < metrics["r_fc_sc_no_delays"]
+    assert (tmp_path / "whole_brain.png").exists()

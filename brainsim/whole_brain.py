@@ -1,0 +1,138 @@
+"""Whole-brain connectomes from connectivity matrices.
+
+`from_matrix` turns a structural connectivity (weights, tract lengths,
+labels) into a `Connectome`. All nodes run as one vectorised population of
+a neural-mass model (`HopfPopulation` by default), coupled to itself by a
+``"matrix"`` projection with one conduction delay per edge,
+
+    input_i(t) = sum_j W[i, j] x_j(t - L[i, j] / v),
+
+where ``W[i, j]`` is the weight *from node j to node i* (the convention of
+The Virtual Brain's files: row = target), ``L`` the tract lengths (mm) and
+``v`` the conduction speed (mm/ms, i.e. m/s). Delays are rounded to whole
+steps of the build ``dt``, at least one step.
+
+Nodes named in ``detailed`` are taken out of the population and simulated
+by a region of your choice (a thalamus, a basal-ganglia model, ...). Such a
+region receives the weighted, delayed node activity on every unit of its
+input port, and sends back the mean of its output port, so a detailed
+region with one unit of the node model reproduces the plain node exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from brainsim.connectome import Connectome
+from brainsim.errors import WiringError
+from brainsim.populations.hopf import HopfPopulation
+
+HOPF_COUPLING = (("x", "x_in"), ("y", "y_in"))
+
+
+@dataclasses.dataclass(frozen=True)
+class DetailedNode:
+    """A node of the matrix simulated by its own region.
+
+    Attributes:
+      name: the region's name in the connectome.
+      region: the region.
+      input: its input port that receives the network's coupling.
+      output: its output port whose mean is sent to the network.
+    """
+
+    name: str
+    region: object
+    input: str = "input"
+    output: str = "rate"
+
+
+def from_matrix(
+    weights,
+    tract_lengths=None,
+    labels: Sequence[str] | None = None,
+    *,
+    speed: float = 3.0,
+    node=HopfPopulation,
+    coupling: Sequence[tuple[str, str]] = HOPF_COUPLING,
+    detailed: Mapping[str, DetailedNode] | None = None,
+    population: str = "nodes",
+) -> Connectome:
+    """A connectome of ``N`` nodes coupled with per-edge delays.
+
+    Args:
+      weights: ``(N, N)``, ``weights[i, j]`` from node ``j`` to node ``i``.
+      tract_lengths: ``(N, N)`` in mm (same orientation); ``None`` for
+        one-step delays everywhere.
+      labels: ``N`` unique node names (default ``n0, n1, ...``).
+      speed: conduction speed in mm/ms (= m/s).
+      node: called with the number of population nodes, returns the node
+        region (default `HopfPopulation`).
+      coupling: ``(output, input)`` port pairs of the node model that the
+        matrix couples (the first pair also couples detailed nodes).
+      detailed: ``{label: DetailedNode}`` for nodes simulated by other regions.
+      population: name of the population region.
+    Returns:
+      a `Connectome`; its ``node_map`` gives, for each label, the region that
+      simulates it and the unit index within it (``None`` for a detailed node).
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    n = w.shape[0] if w.ndim == 2 else -1
+    if w.ndim != 2 or w.shape != (n, n) or not np.all(np.isfinite(w)):
+        raise WiringError(f"weights must be a finite square matrix, got shape {w.shape}")
+    lengths = np.zeros_like(w) if tract_lengths is None else np.asarray(tract_lengths, np.float64)
+    if lengths.shape != w.shape or not np.all(np.isfinite(lengths)) or np.any(lengths < 0):
+        raise WiringError(
+            f"tract_lengths must be finite, >= 0 and shaped like weights {w.shape}, "
+            f"got shape {lengths.shape}"
+        )
+    if not (np.isfinite(speed) and speed > 0):
+        raise WiringError(f"speed must be a positive number of mm/ms, got {speed!r}")
+    labels = [f"n{i}" for i in range(n)] if labels is None else [str(x) for x in labels]
+    if len(labels) != n or len(set(labels)) != n:
+        raise WiringError(f"labels must be {n} unique names, got {len(labels)} ({len(set(labels))} unique)")
+    detailed = dict(detailed or {})
+    unknown = sorted(set(detailed) - set(labels))
+    if unknown:
+        raise WiringError(f"detailed names unknown labels {unknown}; labels are {labels}")
+
+    delay_ms = lengths / speed
+    index = {label: i for i, label in enumerate(labels)}
+    pop = [i for i, label in enumerate(labels) if label not in detailed]
+    brain = Connectome()
+    if pop:
+        brain.add(population, node(len(pop)))
+        for k, i in enumerate(pop):
+            brain.node_map[labels[i]] = (population, k)
+        block = np.ix_(pop, pop)
+        if np.any(w[block]):
+            for out_port, in_port in coupling:
+                brain.connect(f"{population}.{out_port}", f"{population}.{in_port}",
+                              weight=w[block].T, ms=delay_ms[block].T)
+    for label, spec in detailed.items():
+        brain.add(spec.name, spec.region)
+        brain.node_map[label] = (spec.name, None)
+    out_port, in_port = coupling[0]
+    for label, spec in detailed.items():
+        k = index[label]
+        n_in = spec.region.inputs[spec.input].size
+        n_out = spec.region.outputs[spec.output].size
+        if pop and np.any(w[k, pop]):  # population -> detailed: every input unit alike
+            brain.connect(f"{population}.{out_port}", f"{spec.name}.{spec.input}",
+                          weight=np.repeat(w[k, pop][:, None], n_in, axis=1),
+                          ms=np.repeat(delay_ms[k, pop][:, None], n_in, axis=1))
+        if pop and np.any(w[pop, k]):  # detailed -> population: the mean output
+            brain.connect(f"{spec.name}.{spec.output}", f"{population}.{in_port}",
+                          weight=np.repeat(w[pop, k][None, :] / n_out, n_out, axis=0),
+                          ms=np.repeat(delay_ms[pop, k][None, :], n_out, axis=0))
+        for other_label, other in detailed.items():
+            j = index[other_label]
+            if w[j, k]:  # detailed k -> detailed j
+                m = other.region.inputs[other.input].size
+                brain.connect(f"{spec.name}.{spec.output}", f"{other.name}.{other.input}",
+                              weight=np.full((n_out, m), w[j, k] / n_out),
+                              ms=np.full((n_out, m), delay_ms[j, k]))
+    return brain

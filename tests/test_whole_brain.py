@@ -1,0 +1,157 @@
+"""Connectomes from matrices: per-edge delays, TVB files, detailed nodes."""
+
+import io
+import zipfile
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import brainsim as bs
+from brainsim.datasets import load_tvb_connectivity
+from brainsim.whole_brain import DetailedNode
+
+LINEAR = dict(node=lambda n: bs.RatePopulation(n=n, activation="linear"), coupling=(("rate", "input"),))
+
+
+def random_connectome(n=6, seed=0, density=0.5):
+    rng = np.random.default_rng(seed)
+    weights = rng.uniform(0.1, 0.4, (n, n)) * (rng.random((n, n)) < density)
+    np.fill_diagonal(weights, 0.0)
+    lengths = rng.integers(1, 9, (n, n)).astype(float)  # mm
+    return weights, lengths
+
+
+def test_delayed_linear_network_matches_a_hand_computed_solution():
+    weights, lengths = random_connectome()
+    n, speed, dt, tau, steps = 6, 2.0, 0.5, 2.0, 80  # delays L / v = 0.5..4 ms = 1..8 steps
+    brain = bs.Connectome.from_matrix(weights, lengths, speed=speed, **LINEAR)
+    net = bs.build(brain, dt=dt)
+    params, state = net.init(jax.random.key(0), overrides={"nodes.tau": tau})
+    drive = np.random.default_rng(1).normal(size=(steps, n))
+    _, trace = net.run(params, state, steps, inputs={"nodes.input": jnp.asarray(drive, jnp.float32)},
+                       record=["nodes.rate"])
+
+    delay = np.maximum(np.round(lengths / speed / dt), 1).astype(int)
+    x = np.zeros((steps, n))
+    previous = np.zeros(n)
+    for t in range(steps):
+        coupling = np.array([
+            sum(weights[i, j] * x[t - delay[i, j], j] for j in range(n) if t - delay[i, j] >= 0)
+            for i in range(n)
+        ])
+        x[t] = previous + dt / tau * (-previous + coupling + drive[t])
+        previous = x[t]
+    np.testing.assert_allclose(trace["nodes.rate"], x, rtol=1e-4, atol=1e-5)
+
+
+def test_per_edge_delays_are_honoured_exactly():
+    """A pulse into node 0 first reaches node i after the shortest delayed path."""
+    weights, lengths = random_connectome(n=7, seed=3, density=0.4)
+    brain = bs.Connectome.from_matrix(weights, lengths, speed=1.0, **LINEAR)
+    net = bs.build(brain, dt=1.0)
+    params, state = net.init(jax.random.key(0), overrides={"nodes.tau": 1.0})
+    pulse = jnp.zeros((60, 7)).at[5, 0].set(1.0)
+    _, trace = net.run(params, state, 60, inputs={"nodes.input": pulse}, record=["nodes.rate"])
+    arrival = [int(np.flatnonzero(trace["nodes.rate"][:, i])[0]) if np.any(trace["nodes.rate"][:, i])
+               else None for i in range(7)]
+
+    delay = np.where(weights > 0, np.maximum(lengths, 1), np.inf)  # delay[i, j]: j -> i
+    shortest = np.full(7, np.inf)
+    shortest[0] = 0
+    for _ in range(7):  # Bellman-Ford over the delays
+        shortest = np.minimum(shortest, (shortest[None, :] + delay).min(axis=1))
+    expected = [None if np.isinf(s) else 5 + int(s) for s in shortest]
+    assert arrival == expected
+    assert sum(a is not None for a in arrival) >= 4  # the check covers several paths
+
+
+def test_a_detailed_node_of_the_node_model_reproduces_the_plain_network():
+    weights, lengths = random_connectome(n=5, seed=2, density=0.7)
+    labels = ["v1", "m1", "th", "pfc", "s1"]
+    drive = jnp.asarray(np.random.default_rng(0).normal(size=(40, 5)), jnp.float32)
+
+    plain = bs.build(bs.Connectome.from_matrix(weights, lengths, labels, speed=2.0, **LINEAR))
+    params, state = plain.init(jax.random.key(0))
+    _, reference = plain.run(params, state, 40, inputs={"nodes.input": drive}, record=["nodes.rate"])
+
+    thalamus = DetailedNode("thalamus", bs.RatePopulation(n=1, activation="linear"))
+    brain = bs.Connectome.from_matrix(weights, lengths, labels, speed=2.0,
+                                      detailed={"th": thalamus}, **LINEAR)
+    assert brain.node_map["th"] == ("thalamus", None) and brain.node_map["pfc"] == ("nodes", 2)
+    mixed = bs.build(brain)
+    params, state = mixed.init(jax.random.key(0))
+    others = [0, 1, 3, 4]
+    _, trace = mixed.run(params, state, 40, record=["nodes.rate", "thalamus.rate"],
+                         inputs={"nodes.input": drive[:, others], "thalamus.input": drive[:, 2:3]})
+    np.testing.assert_allclose(trace["nodes.rate"], reference["nodes.rate"][:, others], rtol=1e-4,
+                               atol=1e-6)
+    np.testing.assert_allclose(trace["thalamus.rate"][:, 0], reference["nodes.rate"][:, 2], rtol=1e-4,
+                               atol=1e-6)
+
+
+def test_a_larger_detailed_region_receives_and_returns_the_coupling():
+    weights, lengths = random_connectome(n=4, seed=5, density=1.0)
+    detail = DetailedNode("bg", bs.RatePopulation(n=8))
+    brain = bs.Connectome.from_matrix(weights, lengths, speed=2.0, detailed={"n1": detail}, **LINEAR)
+    net = bs.build(brain)
+    names = {p.name for p in net.projections}
+    assert {"nodes.rate->bg.input", "bg.rate->nodes.input", "nodes.rate->nodes.input"} <= names
+    params, state = net.init(jax.random.key(0))
+    _, trace = net.run(params, state, 50, inputs={"nodes.input": jnp.ones((50, 3))},
+                       record=["bg.rate"])
+    assert np.all(np.abs(trace["bg.rate"][-1]) > 0)
+
+
+def test_from_matrix_rejects_bad_matrices():
+    with pytest.raises(bs.WiringError, match="square"):
+        bs.Connectome.from_matrix(np.ones((3, 4)))
+    with pytest.raises(bs.WiringError, match="tract_lengths"):
+        bs.Connectome.from_matrix(np.ones((3, 3)), -np.ones((3, 3)))
+    with pytest.raises(bs.WiringError, match="unique"):
+        bs.Connectome.from_matrix(np.ones((2, 2)), labels=["a", "a"])
+    with pytest.raises(bs.WiringError, match="unknown labels"):
+        bs.Connectome.from_matrix(np.ones((2, 2)), detailed={"zz": None})
+
+
+def write_tvb_zip(path, weights, lengths, labels, folder=""):
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, matrix in (("weights.txt", weights), ("tract_lengths.txt", lengths)):
+            buffer = io.StringIO()
+            np.savetxt(buffer, matrix)
+            archive.writestr(folder + name, buffer.getvalue())
+        centres = "\n".join(f"{label} {i}.0 0.0 1.0" for i, label in enumerate(labels))
+        archive.writestr(folder + "centres.txt", centres + "\n")
+
+
+def test_load_a_tvb_zip(tmp_path):
+    weights, lengths = random_connectome(n=4)
+    write_tvb_zip(tmp_path / "c.zip", weights, lengths, ["a", "b", "c", "d"], folder="c/")
+    conn = load_tvb_connectivity(tmp_path / "c.zip")
+    np.testing.assert_allclose(conn.weights, weights)
+    np.testing.assert_allclose(conn.tract_lengths, lengths)
+    assert conn.labels == ("a", "b", "c", "d") and conn.centres.shape == (4, 3)
+    with zipfile.ZipFile(tmp_path / "bad.zip", "w") as archive:
+        archive.writestr("weights.txt", "1")
+    with pytest.raises(ValueError, match="lacks"):
+        load_tvb_connectivity(tmp_path / "bad.zip")
+
+
+def test_the_connectivities_shipped_by_tvb_data():
+    pytest.importorskip("tvb_data")
+    conn = load_tvb_connectivity("connectivity_76")
+    assert conn.weights.shape == (76, 76) and len(conn.labels) == 76
+    conn96 = load_tvb_connectivity("connectivity_96")
+    thalamic = [label for label in conn96.labels if label.startswith("TM-")]
+    basal_ganglia = [label for label in conn96.labels if label.startswith("BG-")]
+    assert len(thalamic) == 6 and len(basal_ganglia) == 8
+    detailed = {label: DetailedNode(label.replace("-", "_"), bs.RatePopulation(n=16))
+                for label in thalamic + basal_ganglia}
+    brain = bs.Connectome.from_matrix(conn96.weights / conn96.weights.max(), conn96.tract_lengths,
+                                      conn96.labels, detailed=detailed, **LINEAR)
+    net = bs.build(brain, dt=1.0)
+    params, state = net.init(jax.random.key(0), overrides={"nodes.tau": 20.0})
+    _, trace = net.run(params, state, 200, inputs={"nodes.input": jnp.full((200, 82), 0.1)},
+                       record=["TM_F_R.rate", "nodes.rate"], reduce="mean", check_finite=True)
+    assert float(trace["TM_F_R.rate"][-1]) > 0.0  # the thalamic region hears the cortex
