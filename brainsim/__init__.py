@@ -26,13 +26,16 @@ from brainsim.populations import LIFPopulation, RatePopulation
 from brainsim.ports import Port
 from brainsim.projection import Projection
 from brainsim.region import Region, StepContext
-from brainsim.simulate import run, trace_count
+from brainsim.checkpoint import CheckpointError
+from brainsim.loop import trace_count
+from brainsim.simulate import run
 from brainsim.surrogate import spike
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BrainsimError",
+    "CheckpointError",
     "Connectome",
     "LIFPopulation",
     "Network",

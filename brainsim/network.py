@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import math
 from typing import Mapping
 
@@ -85,6 +86,12 @@ class Network:
 
     def __hash__(self) -> int:
         return self._hash
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """A digest of the structure, stable across processes (unlike ``hash``)."""
+        text = repr((self.regions, self.projections, self.order, self.dt))
+        return hashlib.sha256(text.encode()).hexdigest()
 
     @functools.cached_property
     def region(self) -> Mapping[str, object]:

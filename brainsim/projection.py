@@ -63,7 +63,7 @@ class FrozenArray:
         return isinstance(other, FrozenArray) and self._key == other._key
 
     def __repr__(self):
-        return f"FrozenArray(shape={self.array.shape}, dtype={self.array.dtype})"
+        return f"FrozenArray(shape={self.array.shape}, dtype={self.array.dtype}, sha1={self._key[2]})"
 
 
 @dataclasses.dataclass(frozen=True)

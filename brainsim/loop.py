@@ -1,0 +1,92 @@
+"""The compiled simulation loop: ``lax.scan`` over blocks of ``every`` steps.
+
+`simulate` is jitted with the network, step count, record plan and input
+functions static and params, state and input arrays dynamic, so only new
+structure compiles anew; `trace_count` counts compilations for tests.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from brainsim.errors import NonFiniteError
+from brainsim.step import advance
+
+_traces = 0
+
+
+def trace_count() -> int:
+    """How many times the simulation loop has been traced (compiled) so far."""
+    return _traces
+
+
+@functools.partial(
+    jax.jit, static_argnames=("net", "steps", "recording", "functions", "check_finite")
+)
+def simulate(net, params, state, arrays, *, steps, recording, functions, check_finite):
+    """The compiled loop: ``steps // every`` blocks of ``every`` steps."""
+    global _traces
+    _traces += 1
+    every = recording.every
+    blocks = steps // every
+    region_names = [name for name, _ in net.regions]
+    first_bad = jnp.full((len(region_names),), -1, jnp.int32) if check_finite else None
+
+    def one_step(carry, drive):
+        state, first_bad = carry
+        drive = dict(drive)
+        for path, fn in functions:
+            drive[path] = jnp.asarray(fn(state["t"]), params["dt"].dtype)
+        new_state, signals = advance(net, params, state, drive)
+        if check_finite:
+            finite = jnp.stack([_all_finite(new_state["regions"][n]) for n in region_names])
+            first_bad = jnp.where((first_bad < 0) & ~finite, state["t"], first_bad)
+        return (new_state, first_bad), recording.collect(signals)
+
+    carry = (state, first_bad)
+    if every == 1:
+        carry, records = lax.scan(one_step, carry, arrays, length=steps)
+    else:
+        xs = {p: a.reshape(blocks, every, *a.shape[1:]) for p, a in arrays.items()}
+        shapes = jax.eval_shape(lambda c, d: one_step(c, d)[1], carry,
+                                {p: a[0, 0] for p, a in xs.items()})
+        empty = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+
+        def block(carry, drive_block):
+            def inner(inner_carry, drive):
+                new_carry, kept = one_step(inner_carry[0], drive)
+                return (new_carry, kept), None
+
+            (carry, kept), _ = lax.scan(inner, (carry, empty), drive_block, length=every)
+            return carry, kept
+
+        carry, records = lax.scan(block, carry, xs, length=blocks)
+    state, first_bad = carry
+    return state, records, first_bad
+
+
+def _all_finite(tree) -> jax.Array:
+    leaves = [x for x in jax.tree_util.tree_leaves(tree) if jnp.issubdtype(x.dtype, jnp.inexact)]
+    if not leaves:
+        return jnp.asarray(True)
+    return jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]).all()
+
+
+def raise_if_bad(net, first_bad) -> None:
+    first_bad = np.asarray(first_bad)
+    bad = [(int(t), i) for i, t in enumerate(first_bad) if t >= 0]
+    if not bad:
+        return
+    t, i = min(bad)
+    name = net.regions[i][0]
+    others = [net.regions[j][0] for _, j in sorted(bad) if j != i]
+    also = f"; later also {others}" if others else ""
+    raise NonFiniteError(
+        f"region {name!r} ({type(net.regions[i][1]).__name__}) went non-finite first, "
+        f"at step {t}{also}. Check its params (e.g. dt/tau) and the inputs it receives."
+    )
