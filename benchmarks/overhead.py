@@ -46,6 +46,15 @@ def brainsim_model():
     return bs.build(brain, dt=1.0)
 
 
+def active_start(net):
+    """Params and state with random biases and membrane values, so activity is rich."""
+    params, state = net.init(jax.random.key(0))
+    for i, n in enumerate(SIZES):
+        params = bs.set(params, f"r{i}.bias", jax.random.normal(jax.random.key(i), (n,)) * 0.5)
+        state["regions"][f"r{i}"]["x"] = jax.random.normal(jax.random.key(10 + i), (n,))
+    return params, state
+
+
 def hand_written(weights, steps):
     """The same network as one fused scan over (x_i, r_i(t-1))."""
 
@@ -93,10 +102,7 @@ def main():
     SIZES = tuple(n // args.shrink for n in FULL_SIZES)
 
     net = brainsim_model()
-    params, state = net.init(jax.random.key(0))
-    for i, n in enumerate(SIZES):
-        params = bs.set(params, f"r{i}.bias", jax.random.normal(jax.random.key(i), (n,)) * 0.5)
-        state["regions"][f"r{i}"]["x"] = jax.random.normal(jax.random.key(10 + i), (n,))
+    params, state = active_start(net)
     weights = [params[f"r{s}.rate->r{d}.input"]["weight"] for s, d in EDGES]
     hand = hand_written(weights, args.steps)
     taus = [params[f"r{i}"]["tau"] for i in range(5)]

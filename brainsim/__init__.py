@@ -22,13 +22,14 @@ from brainsim.errors import (
 )
 from brainsim.network import Network, build
 from brainsim.params import get, paths, set  # noqa: A004 - bs.set mirrors bs.get
-from brainsim.populations import LIFPopulation, RatePopulation
+from brainsim.populations import HopfPopulation, LIFPopulation, RatePopulation
 from brainsim.ports import Port
 from brainsim.projection import Projection
 from brainsim.region import Region, StepContext
 from brainsim.checkpoint import CheckpointError
 from brainsim.loop import trace_count
 from brainsim.simulate import run
+from brainsim.sweeps import SweepResult, sweep
 from brainsim.surrogate import spike
 
 __version__ = "0.1.0"
@@ -37,6 +38,7 @@ __all__ = [
     "BrainsimError",
     "CheckpointError",
     "Connectome",
+    "HopfPopulation",
     "LIFPopulation",
     "Network",
     "NonFiniteError",
@@ -47,6 +49,7 @@ __all__ = [
     "Region",
     "RunInputError",
     "StepContext",
+    "SweepResult",
     "WiringError",
     "plot",
     "build",
@@ -55,5 +58,6 @@ __all__ = [
     "run",
     "set",
     "spike",
+    "sweep",
     "trace_count",
 ]

@@ -28,7 +28,7 @@ import numpy as np
 from tqdm import tqdm
 
 from brainsim import checkpoint as checkpoints
-from brainsim import external
+from brainsim import external, outputs
 from brainsim.errors import RunInputError
 from brainsim.loop import raise_if_bad, simulate
 
@@ -46,6 +46,7 @@ def run_chunked(net, params, state, arrays, steps, chunk, recording, functions, 
         state, done = _resume(resume, state, identity)
         checkpoint = checkpoint if checkpoint is not None else resume
     sink = DiskRecords(Path(checkpoint) / "records", resuming=done > 0) if checkpoint else MemoryRecords()
+    provenance = outputs.provenance() if checkpoint is not None else None
     bar = tqdm(total=steps, initial=done, unit="step", desc="brainsim run",
                disable=not (sys.stderr.isatty() if progress is None else progress))
 
@@ -55,7 +56,8 @@ def run_chunked(net, params, state, arrays, steps, chunk, recording, functions, 
         if check_finite:
             raise_if_bad(net, first_bad)
         if checkpoint is not None:
-            meta = {"run": identity, "steps_done": start + n, "complete": start + n == steps}
+            meta = {"run": identity, "steps_done": start + n, "complete": start + n == steps,
+                    "provenance": provenance}
             checkpoints.save(checkpoint, chunk_state, meta, step=start + n)
         bar.update(n)
 

@@ -21,8 +21,14 @@ _traces = 0
 
 
 def trace_count() -> int:
-    """How many times the simulation loop has been traced (compiled) so far."""
+    """How many times a compiled entry point (run, sweep) has been traced so far."""
     return _traces
+
+
+def count_trace() -> None:
+    """Note one more trace; called from the body of each jitted entry point."""
+    global _traces
+    _traces += 1
 
 
 @functools.partial(
@@ -30,8 +36,7 @@ def trace_count() -> int:
 )
 def simulate(net, params, state, arrays, *, steps, recording, functions, check_finite):
     """The compiled loop: ``steps // every`` blocks of ``every`` steps."""
-    global _traces
-    _traces += 1
+    count_trace()
     every = recording.every
     blocks = steps // every
     region_names = [name for name, _ in net.regions]

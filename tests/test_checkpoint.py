@@ -81,7 +81,9 @@ def test_checkpointed_run_writes_records_to_disk_and_equals_a_plain_run(tmp_path
     assert isinstance(on_disk["a.rate"], np.memmap)
     np.testing.assert_array_equal(on_disk["a.rate"], plain["a.rate"])
     chex.assert_trees_all_equal(without_key(final_ck), without_key(final))
-    assert checkpoint.read_meta(tmp_path)["complete"] is True
+    meta = checkpoint.read_meta(tmp_path)
+    assert meta["complete"] is True and meta["steps_done"] == 120
+    assert {"jax", "brainsim", "git_revision"} <= set(meta["provenance"])
 
 
 def test_resuming_another_run_is_refused(tmp_path, key):

@@ -1,0 +1,216 @@
+"""Parameter and seed sweeps: one compiled, vmapped, device-sharded run.
+
+    result = bs.sweep(net, steps=2_000, grid={"a.tau": [5.0, 10.0, 20.0]},
+                      seeds=range(4), record=["b.rate"], reduce="mean")
+    result.records["b.rate"].shape        # (3, 4, 2000): tau x seed x time
+    result.coords                         # {"a.tau": array([5, 10, 20]), "seed": ...}
+
+Each point of the sweep is a run from ``net.init(jax.random.key(seed))``
+(or from given ``params``/``state``, with the seed setting the run's noise)
+with the swept params set by path (`brainsim.set`). All points are stacked
+on one batch axis, run by ``jax.vmap`` of the same compiled program, and that
+axis is sharded over ``devices`` (all of them by default) with
+``jax.make_mesh`` + ``NamedSharding``. Batches too large for memory run in
+slices of ``batch_size`` points, padded to one shape so they compile once.
+
+Several hosts: call ``jax.distributed.initialize()`` first in every process
+(see the README's "Scaling out"); ``jax.devices()`` then lists every host's
+devices, each process feeds and gathers its shards, and the same code runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import itertools
+import math
+from typing import Mapping, Sequence
+
+import jax
+import numpy as np
+from jax.sharding import NamedSharding, PartitionSpec
+from tqdm import tqdm
+
+from brainsim import external, monitor
+from brainsim import params as param_paths
+from brainsim.errors import RunInputError
+from brainsim.loop import count_trace, simulate
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepResult:
+    """Records of a sweep, labelled by the swept values.
+
+    Attributes:
+      records: ``{port: array}`` of shape ``(*axis_lengths, *record_shape)``,
+        one axis per entry of ``coords`` in order, then time and units.
+      coords: ``{axis name: values}``: each grid path (or ``"point"`` for a
+        list of points), then ``"seed"``.
+    """
+
+    records: dict[str, np.ndarray]
+    coords: dict[str, np.ndarray]
+
+    def to_xarray(self):
+        """The records as an ``xarray.Dataset`` (needs ``pip install 'brainsim[sweeps]'``)."""
+        try:
+            import xarray
+        except ImportError:
+            raise ImportError("to_xarray needs xarray: pip install 'brainsim[sweeps]'") from None
+        variables = {}
+        for port, values in self.records.items():
+            extra = [f"{port}_dim{i}" for i in range(values.ndim - len(self.coords))]
+            extra[:1] = ["time"] if extra else []
+            variables[port] = (list(self.coords) + extra, values)
+        coords = {k: v if np.ndim(v) == 1 else np.arange(len(v)) for k, v in self.coords.items()}
+        return xarray.Dataset(variables, coords=coords)
+
+
+def sweep(
+    net,
+    steps: int,
+    *,
+    grid: Mapping[str, Sequence] | None = None,
+    points: Sequence[Mapping[str, object]] | None = None,
+    seeds: Sequence[int] = (0,),
+    params=None,
+    state=None,
+    inputs=None,
+    record=(),
+    every: int = 1,
+    reduce=None,
+    batch_size: int | None = None,
+    devices: Sequence | None = None,
+    progress: bool | None = None,
+) -> SweepResult:
+    """Run ``net`` at every combination of swept values and seeds.
+
+    Args:
+      net: a built `Network`.
+      steps: steps per run.
+      grid: ``{path: values}``; the sweep covers their Cartesian product.
+      points: instead of ``grid``, a list of ``{path: value}`` settings.
+      seeds: ints; each seeds ``net.init`` (or only the noise when ``params``
+        and ``state`` are given).
+      params, state: start from these instead of ``net.init(key(seed))``.
+      inputs, record, every, reduce: as in `brainsim.simulate.run`; inputs
+        are shared by all points.
+      batch_size: points per compiled call (rounded up to a multiple of the
+        device count); default all at once.
+      devices: devices to shard over (default ``jax.devices()``).
+      progress: progress bar over slices (default: on a terminal, >1 slice).
+    """
+    seeds = np.asarray(list(seeds), dtype=np.int64)
+    if seeds.ndim != 1 or len(seeds) == 0:
+        raise RunInputError("seeds must be a non-empty list of ints")
+    axes, settings = _settings(grid, points)
+    template = jax.eval_shape(net.init, jax.random.key(0))[0] if params is None else params
+    values = _stack_values(template, settings)
+    recording = monitor.plan(net, record, every, reduce)
+    if steps % every:
+        raise RunInputError(f"every={every} must divide steps={steps}")
+    arrays, functions = external.split(net, inputs, steps)
+    arrays = external.cast(arrays)
+
+    n_settings, n_seeds = len(settings), len(seeds)
+    total = n_settings * n_seeds
+    batch_seeds = np.tile(seeds, n_settings)
+    batch_values = {p: np.repeat(v, n_seeds, axis=0) for p, v in values.items()}
+
+    devices = list(jax.devices() if devices is None else devices)
+    mesh = jax.make_mesh((len(devices),), ("batch",), devices=devices,
+                         axis_types=(jax.sharding.AxisType.Auto,))
+    sharding = NamedSharding(mesh, PartitionSpec("batch"))
+    size = total if batch_size is None else min(batch_size, total)
+    size = math.ceil(size / len(devices)) * len(devices)
+    slices = math.ceil(total / size)
+    show = (slices > 1) if progress is None else progress
+    pieces = []
+    for start in tqdm(range(0, total, size), disable=not show, desc="brainsim sweep", unit="slice"):
+        index = np.minimum(np.arange(start, start + size), total - 1)  # pad with the last point
+        out = _run_batch(
+            net, steps, recording, functions, tuple(values), params is None, state is None,
+            _shard(batch_seeds[index], sharding),
+            {p: _shard(v[index], sharding) for p, v in batch_values.items()},
+            params, state, arrays,
+        )
+        pieces.append({p: _gather(x)[: total - start] for p, x in out.items()})
+    records = {p: np.concatenate([piece[p] for piece in pieces])[:total] for p in pieces[0]}
+    shape = [len(v) for v in axes.values()] + [n_seeds]
+    records = {p: x.reshape(*shape, *x.shape[1:]) for p, x in records.items()}
+    return SweepResult(records=records, coords={**axes, "seed": seeds})
+
+
+@functools.partial(
+    jax.jit,
+    static_argnames=("net", "steps", "recording", "functions", "paths", "init_params", "init_state"),
+)
+def _run_batch(net, steps, recording, functions, paths, init_params, init_state,
+               seeds, values, params, state, arrays):
+    count_trace()
+
+    def one(seed, setting):
+        key = jax.random.key(seed)
+        fresh_params, fresh_state = net.init(key)
+        p = fresh_params if init_params else params
+        s = fresh_state if init_state else {**state, "key": jax.random.fold_in(key, 1)}
+        for path in paths:
+            p = param_paths.set(p, path, setting[path])
+        _, records, _ = simulate(net, p, s, arrays, steps=steps, recording=recording,
+                                 functions=functions, check_finite=False)
+        return records
+
+    return jax.vmap(one)(seeds, values)
+
+
+def _settings(grid, points):
+    if (grid is None) == (points is None):
+        if grid is None:
+            return {"point": np.arange(1)}, [{}]
+        raise RunInputError("give grid= or points=, not both")
+    if grid is not None:
+        axes = {path: np.asarray(v) for path, v in grid.items()}
+        for path, v in axes.items():
+            if v.ndim == 0 or len(v) == 0:
+                raise RunInputError(f"grid values for {path!r} must be a non-empty list")
+        combos = itertools.product(*[range(len(v)) for v in axes.values()])
+        settings = [{p: axes[p][i] for p, i in zip(axes, combo)} for combo in combos]
+        return axes, settings
+    points = list(points)
+    if not points or any(set(pt) != set(points[0]) for pt in points):
+        raise RunInputError("points must be a non-empty list of dicts with the same paths")
+    return {"point": np.arange(len(points))}, points
+
+
+def _stack_values(template, settings):
+    """``{path: (n_settings, *param_shape)}`` arrays, checked against the params."""
+    stacked = {}
+    for path in settings[0]:
+        leaf = param_paths.get(template, path)  # raises a ParamPathError listing valid paths
+        if not hasattr(leaf, "shape"):
+            raise RunInputError(f"{path!r} names a group of params; sweep one array at a time")
+        rows = []
+        for setting in settings:
+            value = np.asarray(setting[path], dtype=np.dtype(leaf.dtype))
+            try:
+                rows.append(np.broadcast_to(value, leaf.shape))
+            except ValueError:
+                raise RunInputError(
+                    f"swept value for {path!r} has shape {value.shape}; the param has shape "
+                    f"{leaf.shape}"
+                ) from None
+        stacked[path] = np.stack(rows)
+    return stacked
+
+
+def _shard(array: np.ndarray, sharding: NamedSharding) -> jax.Array:
+    """A global array from identical host copies; each process supplies its shards."""
+    return jax.make_array_from_callback(array.shape, sharding, lambda index: array[index])
+
+
+def _gather(x: jax.Array) -> np.ndarray:
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+    return np.asarray(x)
