@@ -9,8 +9,10 @@ step, and what kind of signal it carries:
 - ``"scalar"``: one number per step, such as a reward or a dopamine level;
 - ``"event"``: a sparse or discrete event (a trial start, an action).
 
-An input port that nothing drives reads zeros, unless it is ``required``, in
-which case `brainsim.build` refuses a connectome that leaves it unconnected.
+An input port that nothing drives reads its ``default`` (zero unless the
+region declares another value, e.g. a multiplicative gain that defaults to
+one), unless it is ``required``, in which case `brainsim.build` refuses a
+connectome that leaves it unconnected.
 """
 
 from __future__ import annotations
@@ -29,11 +31,13 @@ class Port:
         shape, ``()`` for a scalar.
       kind: one of ``"rate"``, ``"spike"``, ``"scalar"``, ``"event"``.
       required: for an input, whether a connectome must drive it.
+      default: for an input, the value it reads when nothing drives it.
     """
 
     shape: tuple[int, ...] | int
     kind: str = "rate"
     required: bool = False
+    default: float = 0.0
 
     def __post_init__(self):
         shape = (self.shape,) if isinstance(self.shape, int) else tuple(self.shape)

@@ -55,7 +55,9 @@ def advance(net, params, state, external: Mapping[str, jax.Array]):
                         net.signs[p.name],
                     )
                 total = y if total is None else total + y
-            port_inputs[port_name] = jnp.zeros(port.shape, float_dtype()) if total is None else total
+            if total is None:
+                total = jnp.full(port.shape, port.default, float_dtype())
+            port_inputs[port_name] = total
             signals[path] = port_inputs[port_name]
         ctx = StepContext(t=t, dt=dt, key=jax.random.fold_in(step_key, key_index[name]))
         new_regions[name], outputs = region.step(params[name], state["regions"][name], port_inputs, ctx)

@@ -1,0 +1,126 @@
+"""Basal ganglia: action selection by disinhibition (GPR model).
+
+The model of Gurney, Prescott & Redgrave (2001, Biol Cybern 84, 401 and
+411). The nuclei are arrays of ``n`` action channels of leaky units with
+piecewise-linear outputs,
+
+    tau da/dt = -a + u,        y = clip(a - eps, 0, 1),
+
+driven, for channel ``i`` with salience ``c_i``, by
+
+    D1 striatum (direct):    u = w_str c_i (1 + lambda)
+    D2 striatum (indirect):  u = w_str c_i (1 - lambda)
+    STN:                     u = w_stn c_i - w_gpe_stn y_GPe,i
+    GPe:                     u = w_stn_gpe sum_j y_STN,j - w_d2_gpe y_D2,i
+    GPi/SNr (output):        u = w_stn_gpi sum_j y_STN,j - w_d1_gpi y_D1,i - w_gpe_gpi y_GPe,i
+
+STN projects diffusely (to every channel), the striatum and GPe focally.
+GPi is tonically active and inhibits its targets (thalamus, brainstem); a
+channel is *selected* when its GPi output falls (disinhibition). ``lambda``
+is the dopamine level (param ``dopamine`` plus port ``da_level``): it raises
+the D1 and lowers the D2 gain, and so eases selection.
+
+Salience is the port ``salience`` plus, with ``n_cortex > 0``, a learned
+cortico-striatal map ``c = salience + ctx @ W_cs`` (``W_cs`` plastic, in
+state). It learns by a dopamine-gated three-factor rule: an eligibility
+trace of pre (cortex) x post (D1 output) activity, ``tau_e de/dt = -e + ctx y_D1^T``,
+times the phasic dopamine (RPE) at port ``dopamine``,
+``dW_cs = eta * rpe * e`` (an actor in the sense of actor-critic models,
+e.g. Houk, Adams & Barto 1995).
+
+Params (ms): ``tau`` (40 ms, i.e. GPR's k = 25/s), thresholds ``eps_*``,
+weights ``w_*`` as listed above (GPR 2001 values), ``dopamine`` (0.2), and with
+a cortical input ``eta``, ``tau_e``. Ports: inputs ``salience`` (n),
+``cortex`` (n_cortex), ``dopamine`` (scalar RPE), ``da_level`` (scalar);
+outputs ``gpi`` (n), ``d1``, ``d2``, ``stn``, ``gpe`` (n), ``salience`` (n).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+
+from brainsim import Port, Region
+from brainsim.dtypes import param
+
+NUCLEI = ("d1", "d2", "stn", "gpe", "gpi")
+GPR_PARAMS = {
+    "tau": 40.0,
+    "eps_d1": 0.2, "eps_d2": 0.2, "eps_stn": -0.25, "eps_gpe": -0.2, "eps_gpi": -0.2,
+    "w_str": 1.0, "w_stn": 1.0,
+    "w_gpe_stn": 1.0, "w_stn_gpe": 0.9, "w_d2_gpe": 1.0,
+    "w_stn_gpi": 0.9, "w_d1_gpi": 1.0, "w_gpe_gpi": 0.3,
+    "dopamine": 0.2,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class BasalGanglia(Region):
+    """``n`` action channels through the GPR circuit (see the module docstring).
+
+    Args:
+      n: number of action channels.
+      n_cortex: size of a cortical input with learned salience weights (0: none).
+    """
+
+    n: int
+    n_cortex: int = 0
+
+    def __post_init__(self):
+        if not isinstance(self.n, int) or self.n <= 0:
+            raise ValueError(f"BasalGanglia needs a positive int n, got {self.n!r}")
+        if not isinstance(self.n_cortex, int) or self.n_cortex < 0:
+            raise ValueError(f"n_cortex must be an int >= 0, got {self.n_cortex!r}")
+
+    @property
+    def inputs(self):
+        ports = {
+            "salience": Port(self.n),
+            "dopamine": Port((), "scalar"),
+            "da_level": Port((), "scalar"),
+        }
+        if self.n_cortex:
+            ports["cortex"] = Port(self.n_cortex)
+        return ports
+
+    @property
+    def outputs(self):
+        return {**{name: Port(self.n) for name in NUCLEI}, "channel_salience": Port(self.n)}
+
+    def init(self, key):
+        params = {name: param(value) for name, value in GPR_PARAMS.items()}
+        state = {name: jnp.zeros(self.n) for name in NUCLEI}
+        if self.n_cortex:
+            params.update(eta=param(0.01), tau_e=param(100.0))
+            w = jax.random.uniform(key, (self.n_cortex, self.n), maxval=0.1)
+            state.update(W_cs=w, eligibility=jnp.zeros((self.n_cortex, self.n)))
+        return params, state
+
+    def step(self, params, state, inputs, ctx):
+        p = params
+        c = inputs["salience"]
+        if self.n_cortex:
+            c = c + inputs["cortex"] @ state["W_cs"]
+        lam = p["dopamine"] + inputs["da_level"]
+        y = {name: jnp.clip(state[name] - p[f"eps_{name}"], 0.0, 1.0) for name in NUCLEI}
+        drive = {
+            "d1": p["w_str"] * c * (1.0 + lam),
+            "d2": p["w_str"] * c * (1.0 - lam),
+            "stn": p["w_stn"] * c - p["w_gpe_stn"] * y["gpe"],
+            "gpe": p["w_stn_gpe"] * jnp.sum(y["stn"]) - p["w_d2_gpe"] * y["d2"],
+            "gpi": p["w_stn_gpi"] * jnp.sum(y["stn"]) - p["w_d1_gpi"] * y["d1"]
+            - p["w_gpe_gpi"] * y["gpe"],
+        }
+        leak = ctx.dt / p["tau"]
+        new_state = {name: state[name] + leak * (drive[name] - state[name]) for name in NUCLEI}
+        outputs = {name: jnp.clip(new_state[name] - p[f"eps_{name}"], 0.0, 1.0) for name in NUCLEI}
+        if self.n_cortex:
+            decay = ctx.dt / p["tau_e"]
+            trace = state["eligibility"] + decay * (
+                jnp.outer(inputs["cortex"], outputs["d1"]) - state["eligibility"])
+            new_state["eligibility"] = trace
+            new_state["W_cs"] = state["W_cs"] + p["eta"] * inputs["dopamine"] * trace
+        outputs["channel_salience"] = c
+        return new_state, outputs

@@ -1,0 +1,119 @@
+"""Neuromodulatory nuclei: dopamine (VTA/SNc) and acetylcholine (basal forebrain).
+
+**Dopamine** reports the temporal-difference reward-prediction error
+(Schultz, Dayan & Montague 1997, Science 275, 1593). Each step it receives
+the reward ``r_t`` (port ``reward``) and the critic's value of the current
+state ``V_t`` (port ``value``) and emits
+
+    delta_t = r_t + gamma V_t - V_{t-1},
+
+keeping ``V_{t-1}`` in its state; port ``reset`` (1 at an episode start)
+drops the ``V_{t-1}`` term so no error crosses episode boundaries. Any
+plasticity rule or region that names the ``rpe`` port receives it.
+
+With ``channels=k`` it is *distributional* (Dabney et al. 2020, Nature 577,
+671): the value is a vector of ``k`` predictions, one per dopamine channel,
+and channel ``i`` scales positive errors by ``alpha_plus[i]`` and negative
+ones by ``alpha_minus[i]``. A critic that learns from these scaled errors
+converges, in channel ``i``, to the ``tau_i``-expectile of the return
+distribution, ``tau_i = alpha_plus / (alpha_plus + alpha_minus)``; equal
+rates collapse every channel to the mean. The default rates spread
+``tau`` evenly over (0.05, 0.95).
+
+**Acetylcholine** signals surprise, after Yu & Dayan (2005, Neuron 46, 681):
+an abrupt rise of prediction errors relative to their usual size. From the
+error at port ``error`` it keeps a fast and a slow running mean of its
+squared norm (time constants ``tau_fast`` < ``tau_slow``) and emits
+the ratio ``q = fast / (slow + floor)``, saturating at ``max_gain``:
+``ach = q / (1 + q / max_gain)``. It is about 1 when errors are as usual,
+large right after the statistics change, and decays as learning catches up
+or the slow mean adapts. Sent to a learner's ``lr_gain`` port, it scales learning
+rates up when the world has changed.
+
+Params: dopamine ``gamma`` (and ``alpha_plus``, ``alpha_minus``); ACh
+``tau_fast``, ``tau_slow`` (ms), ``floor``, ``max_gain``. Ports: dopamine inputs
+``reward``, ``value`` (scalar, or (k,)), ``reset``; output ``rpe``. ACh
+input ``error`` (n); output ``ach`` (scalar).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax.numpy as jnp
+
+from brainsim import Port, Region
+from brainsim.dtypes import param
+
+
+@dataclasses.dataclass(frozen=True)
+class Dopamine(Region):
+    """TD reward-prediction error, scalar or distributional (``channels``)."""
+
+    channels: int | None = None
+
+    def __post_init__(self):
+        if self.channels is not None and (not isinstance(self.channels, int) or self.channels < 1):
+            raise ValueError(f"channels must be None or a positive int, got {self.channels!r}")
+
+    @property
+    def _shape(self):
+        return () if self.channels is None else (self.channels,)
+
+    @property
+    def inputs(self):
+        return {
+            "reward": Port((), "scalar"),
+            "value": Port(self._shape, "scalar"),
+            "reset": Port((), "event"),
+        }
+
+    @property
+    def outputs(self):
+        return {"rpe": Port(self._shape, "scalar")}
+
+    def init(self, key):
+        params = {"gamma": param(0.98)}
+        if self.channels is not None:
+            tau = jnp.linspace(0.05, 0.95, self.channels)
+            params.update(alpha_plus=param(tau), alpha_minus=param(1.0 - tau))
+        return params, {"previous_value": jnp.zeros(self._shape)}
+
+    def step(self, params, state, inputs, ctx):
+        value = inputs["value"]
+        previous = state["previous_value"] * (1.0 - inputs["reset"])
+        delta = inputs["reward"] + params["gamma"] * value - previous
+        if self.channels is not None:
+            delta = jnp.where(delta > 0, params["alpha_plus"], params["alpha_minus"]) * delta
+        return {"previous_value": value}, {"rpe": delta}
+
+
+@dataclasses.dataclass(frozen=True)
+class Acetylcholine(Region):
+    """Surprise signal from an ``n``-dimensional prediction error."""
+
+    n: int
+
+    def __post_init__(self):
+        if not isinstance(self.n, int) or self.n <= 0:
+            raise ValueError(f"Acetylcholine needs a positive int n, got {self.n!r}")
+
+    @property
+    def inputs(self):
+        return {"error": Port(self.n)}
+
+    @property
+    def outputs(self):
+        return {"ach": Port((), "scalar")}
+
+    def init(self, key):
+        params = {"tau_fast": param(20.0), "tau_slow": param(2000.0), "floor": param(1e-3),
+                  "max_gain": param(10.0)}
+        return params, {"fast": jnp.zeros(()), "slow": jnp.zeros(())}
+
+    def step(self, params, state, inputs, ctx):
+        surprise = jnp.sum(inputs["error"] ** 2)
+        fast = state["fast"] + ctx.dt / params["tau_fast"] * (surprise - state["fast"])
+        slow = state["slow"] + ctx.dt / params["tau_slow"] * (surprise - state["slow"])
+        ratio = fast / (slow + params["floor"])
+        return {"fast": fast, "slow": slow}, {"ach": ratio / (1.0 + ratio / params["max_gain"])}
