@@ -29,6 +29,7 @@ import numpy as np
 from flax import serialization
 
 from brainsim.errors import BrainsimError
+from brainsim.trees import describe, difference, flatten
 
 FORMAT = "brainsim-checkpoint"
 VERSION = 1
@@ -43,7 +44,7 @@ def save(path: str | os.PathLike, tree, meta: dict | None = None, step: int = 0)
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
     leaves = describe(tree)
-    payload = serialization.msgpack_serialize({p: _to_numpy(x) for p, x in _flatten(tree).items()})
+    payload = serialization.msgpack_serialize({p: _to_numpy(x) for p, x in flatten(tree).items()})
     name = f"tree-{step:012d}.msgpack"
     _atomic_write(folder / name, payload)
     index = {
@@ -78,7 +79,7 @@ def load(path: str | os.PathLike, like):
     expected = describe(like)
     if index["leaves"] != expected:
         raise CheckpointError(f"checkpoint {folder} does not fit this model: "
-                              + _difference(index["leaves"], expected))
+                              + difference(index["leaves"], expected, "checkpoint", "model"))
     data_file = folder / index["file"]
     try:
         payload = data_file.read_bytes()
@@ -93,20 +94,10 @@ def load(path: str | os.PathLike, like):
         flat = serialization.msgpack_restore(payload)
     except Exception as err:
         raise CheckpointError(f"checkpoint {folder} is corrupt: {err}") from None
-    template = _flatten(like)
+    template = flatten(like)
     restored = {p: _from_numpy(flat[p], template[p]) for p in template}
     treedef = jax.tree_util.tree_structure(like)
     return jax.tree_util.tree_unflatten(treedef, [restored[p] for p in template]), index["meta"]
-
-
-def describe(tree) -> dict[str, list]:
-    """``{path: [shape, dtype]}`` of every leaf, as JSON-friendly lists."""
-    return {p: [list(np.shape(x)), str(x.dtype)] for p, x in _flatten(tree).items()}
-
-
-def _flatten(tree) -> dict:
-    flat, _ = jax.tree_util.tree_flatten_with_path(tree)
-    return {jax.tree_util.keystr(path): leaf for path, leaf in flat}
 
 
 def _to_numpy(x):
@@ -136,21 +127,6 @@ def _read_index(folder: Path) -> dict:
             f"reads version {VERSION}"
         )
     return index
-
-
-def _difference(saved: dict, expected: dict) -> str:
-    missing = sorted(set(expected) - set(saved))
-    extra = sorted(set(saved) - set(expected))
-    changed = [f"{p}: saved {saved[p]}, model {expected[p]}"
-               for p in sorted(set(saved) & set(expected)) if saved[p] != expected[p]]
-    parts = []
-    if missing:
-        parts.append(f"the model has leaves the checkpoint lacks: {missing[:10]}")
-    if extra:
-        parts.append(f"the checkpoint has leaves the model lacks: {extra[:10]}")
-    if changed:
-        parts.append("shape/dtype differ: " + "; ".join(changed[:10]))
-    return ". ".join(parts)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

@@ -43,8 +43,13 @@ def run_chunked(net, params, state, arrays, steps, chunk, recording, functions, 
     identity = run_identity(net, params, arrays, steps, chunk, recording, functions)
     done = 0
     if resume is not None:
+        if checkpoint is not None and Path(checkpoint).resolve() != Path(resume).resolve():
+            raise RunInputError(
+                f"resume={resume!s} and checkpoint={checkpoint!s} differ; a resumed run keeps "
+                "writing to the folder it resumes (its records live there)"
+            )
         state, done = _resume(resume, state, identity)
-        checkpoint = checkpoint if checkpoint is not None else resume
+        checkpoint = resume
     sink = DiskRecords(Path(checkpoint) / "records", resuming=done > 0) if checkpoint else MemoryRecords()
     provenance = outputs.provenance() if checkpoint is not None else None
     bar = tqdm(total=steps, initial=done, unit="step", desc="brainsim run",

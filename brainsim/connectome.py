@@ -15,6 +15,7 @@ delay, required inputs left unconnected) and freezes it into a `Network`.
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from typing import Mapping
 
@@ -103,7 +104,8 @@ class Connectome:
             ``"matrix"`` projections, also a ``(n_src, n_dst)`` matrix of
             per-edge delays (each at least one step).
           ms: delay in ms instead (a number or a per-edge matrix), rounded
-            to whole steps of the build ``dt``.
+            to whole steps of the build ``dt``; a positive delay is at least
+            one step.
           fan_in: inputs per target unit, for ``kind="sparse"``.
           scale: scale of the initial weights.
           sign: ``+1`` or ``-1`` to constrain every weight's sign.
@@ -137,7 +139,12 @@ class Connectome:
             )
         if kind == "identity" and sign is not None:
             raise WiringError("an identity projection has no weights to constrain with sign=")
-        if not (isinstance(scale, (int, float)) and math.isfinite(scale)):
+        if kind == "identity" and self._regions[src].signs(src_port) is not None:
+            raise WiringError(
+                f"{source} has Dale signs, which an identity projection would ignore; use "
+                "kind='one_to_one' (it keeps each unit's sign)"
+            )
+        if not (isinstance(scale, numbers.Real) and math.isfinite(scale)):
             raise WiringError(f"scale must be a finite number, got {scale!r}")
         proj = Projection(
             src, src_port, dst, dst_port, kind=kind, delay=steps, delay_ms=delay_ms,
@@ -202,13 +209,14 @@ def _check_delay(delay, ms, source, target):
     if delay is not None and ms is not None:
         raise WiringError(f"{source} -> {target}: give delay= (steps) or ms=, not both")
     if ms is not None:
-        if not (isinstance(ms, (int, float)) and math.isfinite(ms) and ms >= 0):
+        if not (isinstance(ms, numbers.Real) and math.isfinite(ms) and ms >= 0):
             raise WiringError(f"{source} -> {target}: ms must be finite and >= 0, got {ms!r}")
         return None, float(ms)
     delay = 0 if delay is None else delay
-    if isinstance(delay, float) and delay.is_integer():
+    whole_float = isinstance(delay, numbers.Real) and not isinstance(delay, numbers.Integral)
+    if whole_float and float(delay).is_integer():
         delay = int(delay)
-    if not isinstance(delay, (int, np.integer)) or isinstance(delay, bool) or delay < 0:
+    if not isinstance(delay, numbers.Integral) or isinstance(delay, bool) or delay < 0:
         raise WiringError(
             f"{source} -> {target}: delay must be a whole number of steps >= 0, "
             f"got {delay!r} (use ms= for a delay in milliseconds)"

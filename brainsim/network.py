@@ -16,6 +16,7 @@ import dataclasses
 import functools
 import hashlib
 import math
+import numbers
 from typing import Mapping
 
 import jax
@@ -27,12 +28,12 @@ from brainsim import params as param_paths
 from brainsim import simulate
 from brainsim.connectome import Connectome
 from brainsim.dtypes import float_dtype, param
-from brainsim.errors import WiringError
+from brainsim.errors import RunInputError, WiringError
 from brainsim.graph import topological_order
 from brainsim.ports import Port
 from brainsim.projection import FrozenArray, Projection, effective_signs, init_projection
 from brainsim.step import advance
-from brainsim.validate import check_regions
+from brainsim.validate import check_fits, check_regions
 
 
 def build(connectome: Connectome, dt: float = 1.0) -> "Network":
@@ -47,7 +48,7 @@ def build(connectome: Connectome, dt: float = 1.0) -> "Network":
         a non-positive or non-finite ``dt``, or a region whose ``init``/``step``
         do not honour the ports it declares.
     """
-    if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not math.isfinite(dt) or dt <= 0:
+    if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not math.isfinite(dt) or dt <= 0:
         raise WiringError(f"dt must be a finite number of ms > 0, got {dt!r}")
     regions = tuple(connectome.regions.items())
     if not regions:
@@ -92,6 +93,11 @@ class Network:
         """A digest of the structure, stable across processes (unlike ``hash``)."""
         text = repr((self.regions, self.projections, self.order, self.dt))
         return hashlib.sha256(text.encode()).hexdigest()
+
+    @functools.cached_property
+    def templates(self):
+        """Abstract ``(params, state)`` (shapes and dtypes only) of `init`."""
+        return jax.eval_shape(lambda: self.init(jax.random.key(0)))
 
     @functools.cached_property
     def region(self) -> Mapping[str, object]:
@@ -193,7 +199,20 @@ class Network:
           ``(state, signals)``; ``signals`` maps every output port path to its
           value this step, and every input port path to its summed input.
         """
-        return advance(self, params, state, dict(inputs or {}))
+        inputs = dict(inputs or {})
+        check_fits(self, params, state)
+        for path, value in inputs.items():
+            if path not in self.input_ports:
+                raise RunInputError(
+                    f"cannot drive {path!r}: inputs go to input ports, which are "
+                    f"{sorted(self.input_ports)}"
+                )
+            if tuple(jnp.shape(value)) != self.input_ports[path].shape:
+                raise RunInputError(
+                    f"input for {path} has shape {tuple(jnp.shape(value))}, but the port "
+                    f"has shape {self.input_ports[path].shape}"
+                )
+        return advance(self, params, state, inputs)
 
     def run(self, params, state, steps: int, **kwargs):
         """Simulate ``steps`` steps; see `brainsim.simulate.run` for the arguments."""
@@ -207,7 +226,10 @@ def _resolve_delay(p: Projection, dt: float) -> Projection:
         return dataclasses.replace(p, delay=int(steps.max()), edge_delay=FrozenArray(steps))
     if p.delay is not None:
         return p
-    return dataclasses.replace(p, delay=int(round(p.delay_ms / dt)))
+    steps = int(round(p.delay_ms / dt))
+    if p.delay_ms > 0:
+        steps = max(steps, 1)  # a real delay shorter than dt/2 is still a delay
+    return dataclasses.replace(p, delay=steps)
 
 
 def _check_required_inputs(regions, projections) -> None:

@@ -15,6 +15,7 @@ params are never modified in place); `paths` lists every leaf's path.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import jax
@@ -27,15 +28,23 @@ def paths(params) -> list[str]:
     """The path of every leaf of ``params``."""
     out = []
     for key_path, _ in jax.tree_util.tree_flatten_with_path(params)[0]:
-        out.append(".".join(str(k.key) for k in key_path))
+        out.append(".".join(_key_name(k) for k in key_path))
     return out
+
+
+def _key_name(key) -> str:
+    """The readable name of one step of a pytree path (dict key, attribute, index)."""
+    for attribute in ("key", "name", "idx"):
+        if hasattr(key, attribute):
+            return str(getattr(key, attribute))
+    return str(key)
 
 
 def get(params, path: str) -> Any:
     """The leaf (or subtree) of ``params`` at ``path``."""
     node = params
     for key in _resolve(params, path):
-        node = node[key]
+        node = _child(node, key)
     return node
 
 
@@ -48,7 +57,7 @@ def set(params, path: str, value) -> dict:  # noqa: A001 - mirrors get
     keys = _resolve(params, path)
     old = get(params, path)
     if not hasattr(old, "shape"):
-        raise ParamPathError(f"{path!r} names a group of parameters, not one array: {sorted(old)}")
+        raise ParamPathError(f"{path!r} names a group of parameters, not one array: {_children(old)}")
     value = jnp.asarray(value, dtype=old.dtype)
     try:
         value = jnp.broadcast_to(value, old.shape)
@@ -60,10 +69,35 @@ def set(params, path: str, value) -> dict:  # noqa: A001 - mirrors get
     return _replace(params, keys, value)
 
 
-def _replace(tree: dict, keys: list[str], value) -> dict:
-    new = dict(tree)
-    new[keys[0]] = value if len(keys) == 1 else _replace(tree[keys[0]], keys[1:], value)
-    return new
+def _children(node) -> list[str]:
+    """Names of the children of a params node (dict keys, dataclass fields, indices)."""
+    if isinstance(node, dict):
+        return sorted(node)
+    if dataclasses.is_dataclass(node):
+        return [f.name for f in dataclasses.fields(node)]
+    if isinstance(node, (list, tuple)):
+        return [str(i) for i in range(len(node))]
+    return []
+
+
+def _child(node, key: str):
+    if isinstance(node, dict):
+        return node[key]
+    if isinstance(node, (list, tuple)):
+        return node[int(key)]
+    return getattr(node, key)
+
+
+def _replace(node, keys: list[str], value):
+    key = keys[0]
+    new = value if len(keys) == 1 else _replace(_child(node, key), keys[1:], value)
+    if isinstance(node, dict):
+        return {**node, key: new}
+    if isinstance(node, (list, tuple)):
+        items = list(node)
+        items[int(key)] = new
+        return type(node)(items)
+    return dataclasses.replace(node, **{key: new})
 
 
 def _resolve(params, path: str) -> list[str]:
@@ -78,11 +112,10 @@ def _resolve(params, path: str) -> list[str]:
         raise ParamPathError(_unknown(params, path, f"no region {top!r}"))
     keys, node = [top], params[top]
     for key in rest.split(".") if rest else []:
-        if not isinstance(node, dict) or key not in node:
-            have = sorted(node) if isinstance(node, dict) else []
-            raise ParamPathError(_unknown(params, path, f"no {key!r} (found {have})"))
+        if key not in _children(node):
+            raise ParamPathError(_unknown(params, path, f"no {key!r} (found {_children(node)})"))
         keys.append(key)
-        node = node[key]
+        node = _child(node, key)
     return keys
 
 
@@ -115,9 +148,9 @@ def _resolve_projection(params, path: str) -> tuple[str, str]:
 
 def _exists(node, rest: str) -> bool:
     for key in rest.split(".") if rest else []:
-        if not isinstance(node, dict) or key not in node:
+        if key not in _children(node):
             return False
-        node = node[key]
+        node = _child(node, key)
     return True
 
 

@@ -18,6 +18,7 @@ connectome that leaves it unconnected.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 
 KINDS = ("rate", "spike", "scalar", "event")
 
@@ -40,10 +41,10 @@ class Port:
     default: float = 0.0
 
     def __post_init__(self):
-        shape = (self.shape,) if isinstance(self.shape, int) else tuple(self.shape)
-        if not all(isinstance(d, int) and d > 0 for d in shape):
+        shape = (self.shape,) if isinstance(self.shape, numbers.Integral) else tuple(self.shape)
+        if not all(isinstance(d, numbers.Integral) and d > 0 for d in shape):
             raise ValueError(f"Port shape must hold positive ints, got {self.shape!r}")
-        object.__setattr__(self, "shape", shape)
+        object.__setattr__(self, "shape", tuple(int(d) for d in shape))
         if self.kind not in KINDS:
             raise ValueError(f"Port kind must be one of {KINDS}, got {self.kind!r}")
 

@@ -17,6 +17,7 @@ from brainsim import external, monitor
 from brainsim.chunked import run_chunked
 from brainsim.errors import RunInputError
 from brainsim.loop import raise_if_bad, simulate
+from brainsim.validate import check_fits
 
 def run(
     net,
@@ -68,6 +69,7 @@ def run(
     if steps % every:
         raise RunInputError(f"every={every} must divide steps={steps}")
     arrays, functions = external.split(net, inputs, steps)
+    check_fits(net, params, state)
     traced = _is_traced((params, state, arrays))
     if check_finite and traced:
         raise RunInputError(

@@ -35,6 +35,7 @@ from brainsim import external, monitor
 from brainsim import params as param_paths
 from brainsim.errors import RunInputError
 from brainsim.loop import count_trace, simulate
+from brainsim.validate import check_fits
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,7 +93,8 @@ def sweep(
       points: instead of ``grid``, a list of ``{path: value}`` settings.
       seeds: ints; each seeds ``net.init`` (or only the noise when ``params``
         and ``state`` are given).
-      params, state: start from these instead of ``net.init(key(seed))``.
+      params, state: start every point from these (give both) instead of
+        ``net.init(key(seed))``; the seed then sets only the run's noise.
       inputs, record, every, reduce: as in `brainsim.simulate.run`; inputs
         are shared by all points.
       batch_size: points per compiled call (rounded up to a multiple of the
@@ -100,9 +102,20 @@ def sweep(
       devices: devices to shard over (default ``jax.devices()``).
       progress: progress bar over slices (default: on a terminal, >1 slice).
     """
-    seeds = np.asarray(list(seeds), dtype=np.int64)
-    if seeds.ndim != 1 or len(seeds) == 0:
-        raise RunInputError("seeds must be a non-empty list of ints")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise RunInputError(f"steps must be an int >= 1, got {steps!r}")
+    seeds = np.asarray(list(seeds))
+    if seeds.ndim != 1 or len(seeds) == 0 or not np.issubdtype(seeds.dtype, np.integer):
+        raise RunInputError(f"seeds must be a non-empty list of ints, got {seeds.tolist()!r}")
+    if (params is None) != (state is None):
+        raise RunInputError(
+            "give params= and state= together (sparse wiring lives in state, its weights in "
+            "params, so mixing them with a fresh init would pair weights with other wiring)"
+        )
+    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+        raise RunInputError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    if params is not None:
+        check_fits(net, params, state)
     axes, settings = _settings(grid, points)
     template = jax.eval_shape(net.init, jax.random.key(0))[0] if params is None else params
     values = _stack_values(template, settings)
@@ -118,6 +131,8 @@ def sweep(
     batch_values = {p: np.repeat(v, n_seeds, axis=0) for p, v in values.items()}
 
     devices = list(jax.devices() if devices is None else devices)
+    if not devices:
+        raise RunInputError("devices is empty; pass at least one device (default: jax.devices())")
     mesh = jax.make_mesh((len(devices),), ("batch",), devices=devices,
                          axis_types=(jax.sharding.AxisType.Auto,))
     sharding = NamedSharding(mesh, PartitionSpec("batch"))
@@ -129,8 +144,8 @@ def sweep(
     for start in tqdm(range(0, total, size), disable=not show, desc="brainsim sweep", unit="slice"):
         index = np.minimum(np.arange(start, start + size), total - 1)  # pad with the last point
         out = _run_batch(
-            net, steps, recording, functions, tuple(values), params is None, state is None,
-            _shard(batch_seeds[index], sharding),
+            net, steps, recording, functions, tuple(values), params is None,
+            _shard(batch_seeds[index].astype(np.int32), sharding),
             {p: _shard(v[index], sharding) for p, v in batch_values.items()},
             params, state, arrays,
         )
@@ -143,17 +158,17 @@ def sweep(
 
 @functools.partial(
     jax.jit,
-    static_argnames=("net", "steps", "recording", "functions", "paths", "init_params", "init_state"),
+    static_argnames=("net", "steps", "recording", "functions", "paths", "init_params"),
 )
-def _run_batch(net, steps, recording, functions, paths, init_params, init_state,
-               seeds, values, params, state, arrays):
+def _run_batch(net, steps, recording, functions, paths, init_params, seeds, values, params, state,
+               arrays):
     count_trace()
 
     def one(seed, setting):
         key = jax.random.key(seed)
         fresh_params, fresh_state = net.init(key)
-        p = fresh_params if init_params else params
-        s = fresh_state if init_state else {**state, "key": jax.random.fold_in(key, 1)}
+        p, s = (fresh_params, fresh_state) if init_params else (
+            params, {**state, "key": jax.random.fold_in(key, 1)})
         for path in paths:
             p = param_paths.set(p, path, setting[path])
         _, records, _ = simulate(net, p, s, arrays, steps=steps, recording=recording,

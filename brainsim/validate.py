@@ -12,8 +12,9 @@ import jax
 import jax.numpy as jnp
 
 from brainsim.dtypes import float_dtype
-from brainsim.errors import WiringError
+from brainsim.errors import RunInputError, WiringError
 from brainsim.region import StepContext
+from brainsim.trees import describe, difference
 
 
 def check_regions(regions) -> None:
@@ -72,3 +73,21 @@ def _check_state(label, before, after) -> None:
             f"{label}: step() must return state with the same structure, shapes and "
             f"dtypes as init(); init gave {describe(before)}, step gave {describe(after)}"
         )
+
+
+def check_fits(net, params, state) -> None:
+    """Raise `RunInputError` unless params and state have the network's structure.
+
+    Shapes and tree structure are compared (dtypes may differ with x64), so
+    a state from another network, or params missing an entry, is reported
+    by path instead of failing deep inside the compiled loop.
+    """
+    params_template, state_template = net.templates
+    for name, given, template in (("params", params, params_template),
+                                  ("state", state, state_template)):
+        found, expected = describe(given, dtypes=False), describe(template, dtypes=False)
+        if found != expected:
+            raise RunInputError(
+                f"{name} do not fit this network ({net!r}): "
+                + difference(found, expected, f"given {name}", "network")
+            )

@@ -13,10 +13,11 @@ The Virtual Brain's files: row = target), ``L`` the tract lengths (mm) and
 steps of the build ``dt``, at least one step.
 
 Nodes named in ``detailed`` are taken out of the population and simulated
-by a region of your choice (a thalamus, a basal-ganglia model, ...). Such a
-region receives the weighted, delayed node activity on every unit of its
-input port, and sends back the mean of its output port, so a detailed
-region with one unit of the node model reproduces the plain node exactly.
+by a region of your choice (a thalamus, a basal-ganglia model, ...). For
+each coupling pair the region names one input and one output port; it
+receives the weighted, delayed node activity on every unit of that input,
+and sends back the mean of that output, so a detailed region that is a
+one-unit copy of the node model reproduces the plain node exactly.
 """
 
 from __future__ import annotations
@@ -40,14 +41,23 @@ class DetailedNode:
     Attributes:
       name: the region's name in the connectome.
       region: the region.
-      input: its input port that receives the network's coupling.
-      output: its output port whose mean is sent to the network.
+      inputs: its input ports that receive the network's coupling, one per
+        coupling pair of `from_matrix` (a single name for one pair).
+      outputs: its output ports whose means are sent back, likewise.
     """
 
     name: str
     region: object
-    input: str = "input"
-    output: str = "rate"
+    inputs: str | tuple[str, ...] = "input"
+    outputs: str | tuple[str, ...] = "rate"
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """``(output, input)`` port pairs, aligned with the coupling pairs."""
+        inputs = (self.inputs,) if isinstance(self.inputs, str) else tuple(self.inputs)
+        outputs = (self.outputs,) if isinstance(self.outputs, str) else tuple(self.outputs)
+        if len(inputs) != len(outputs):
+            raise WiringError(f"detailed node {self.name!r}: {len(inputs)} inputs but {len(outputs)} outputs")
+        return list(zip(outputs, inputs))
 
 
 def from_matrix(
@@ -72,7 +82,8 @@ def from_matrix(
       node: called with the number of population nodes, returns the node
         region (default `HopfPopulation`).
       coupling: ``(output, input)`` port pairs of the node model that the
-        matrix couples (the first pair also couples detailed nodes).
+        matrix couples; a detailed node couples through as many of them as
+        it names ports for.
       detailed: ``{label: DetailedNode}`` for nodes simulated by other regions.
       population: name of the population region.
     Returns:
@@ -115,24 +126,26 @@ def from_matrix(
     for label, spec in detailed.items():
         brain.add(spec.name, spec.region)
         brain.node_map[label] = (spec.name, None)
-    out_port, in_port = coupling[0]
     for label, spec in detailed.items():
         k = index[label]
-        n_in = spec.region.inputs[spec.input].size
-        n_out = spec.region.outputs[spec.output].size
-        if pop and np.any(w[k, pop]):  # population -> detailed: every input unit alike
-            brain.connect(f"{population}.{out_port}", f"{spec.name}.{spec.input}",
-                          weight=np.repeat(w[k, pop][:, None], n_in, axis=1),
-                          ms=np.repeat(delay_ms[k, pop][:, None], n_in, axis=1))
-        if pop and np.any(w[pop, k]):  # detailed -> population: the mean output
-            brain.connect(f"{spec.name}.{spec.output}", f"{population}.{in_port}",
-                          weight=np.repeat(w[pop, k][None, :] / n_out, n_out, axis=0),
-                          ms=np.repeat(delay_ms[pop, k][None, :], n_out, axis=0))
-        for other_label, other in detailed.items():
-            j = index[other_label]
-            if w[j, k]:  # detailed k -> detailed j
-                m = other.region.inputs[other.input].size
-                brain.connect(f"{spec.name}.{spec.output}", f"{other.name}.{other.input}",
-                              weight=np.full((n_out, m), w[j, k] / n_out),
-                              ms=np.full((n_out, m), delay_ms[j, k]))
+        for pair, (out_port, in_port) in enumerate(coupling[: len(spec.pairs())]):
+            spec_out, spec_in = spec.pairs()[pair]
+            n_in = spec.region.inputs[spec_in].size
+            n_out = spec.region.outputs[spec_out].size
+            if pop and np.any(w[k, pop]):  # population -> detailed: every input unit alike
+                brain.connect(f"{population}.{out_port}", f"{spec.name}.{spec_in}",
+                              weight=np.repeat(w[k, pop][:, None], n_in, axis=1),
+                              ms=np.repeat(delay_ms[k, pop][:, None], n_in, axis=1))
+            if pop and np.any(w[pop, k]):  # detailed -> population: the mean output
+                brain.connect(f"{spec.name}.{spec_out}", f"{population}.{in_port}",
+                              weight=np.repeat(w[pop, k][None, :] / n_out, n_out, axis=0),
+                              ms=np.repeat(delay_ms[pop, k][None, :], n_out, axis=0))
+            for other_label, other in detailed.items():
+                j = index[other_label]
+                if w[j, k] and pair < len(other.pairs()):  # detailed k -> detailed j
+                    other_in = other.pairs()[pair][1]
+                    m = other.region.inputs[other_in].size
+                    brain.connect(f"{spec.name}.{spec_out}", f"{other.name}.{other_in}",
+                                  weight=np.full((n_out, m), w[j, k] / n_out),
+                                  ms=np.full((n_out, m), delay_ms[j, k]))
     return brain

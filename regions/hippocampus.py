@@ -23,8 +23,9 @@ boundary) skip the update, so no transition is learned across episodes.
 With ``ca3=True`` a CA3-like autoassociative memory completes partial
 cues: patterns stored with the Hebbian rule ``W = sum_k p_k p_k^T / n``
 (Hopfield 1982) in state, recalled by ``x <- tanh(beta W x + cue)``; output
-``ca3``. ``reset`` also clears ``x``, so a new cue starts a fresh recall. Port ``store`` (1 on steps to store the current cue) writes the
-pattern ``sign(cue)``.
+``ca3``. ``reset`` also clears ``x``, so a new cue starts a fresh recall.
+Port ``store`` (1 on steps to store the current cue) writes the pattern
+``sign(cue)``.
 
 Params: ``gamma``, ``alpha``, ``R`` (n,), and with CA3 ``beta``.
 Ports: inputs ``place`` (n), ``reset``, ``lr_gain`` (scalars); with CA3

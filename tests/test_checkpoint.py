@@ -65,7 +65,7 @@ def test_a_checkpoint_of_another_model_names_what_differs(tmp_path, key):
     _, state = bs.build(two_loop(n_a=6)).init(key)
     checkpoint.save(tmp_path, state)
     _, other = bs.build(two_loop(n_a=7)).init(key)
-    with pytest.raises(bs.CheckpointError, match=r"\['regions'\]\['a'\]\['x'\]: saved \[\[6\]"):
+    with pytest.raises(bs.CheckpointError, match=r"\['regions'\]\['a'\]\['x'\]: checkpoint \[\[6\]"):
         checkpoint.load(tmp_path, like=other)
     _, lif = bs.build(bs.Connectome().add("a", bs.LIFPopulation(n=3))).init(key)
     with pytest.raises(bs.CheckpointError, match="lacks"):
@@ -97,6 +97,9 @@ def test_resuming_another_run_is_refused(tmp_path, key):
         net.run(params, state, 80, record=["a.rate"], chunk=20, resume=tmp_path)
     with pytest.raises(bs.RunInputError, match="need chunk"):
         net.run(params, state, 60, checkpoint=tmp_path)
+    with pytest.raises(bs.RunInputError, match="differ"):
+        net.run(params, state, 60, record=["a.rate"], chunk=20, resume=tmp_path,
+                checkpoint=tmp_path / "elsewhere")
 
 
 CHILD = textwrap.dedent("""

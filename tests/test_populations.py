@@ -115,3 +115,18 @@ def test_population_arguments_are_checked():
         bs.LIFPopulation(n=3, synapse="alpha")
     with pytest.raises(ValueError, match="exc_fraction"):
         bs.RatePopulation(n=3, exc_fraction=1.5)
+
+
+# -- Hopf oscillators ------------------------------------------------------------
+
+def test_hopf_node_oscillates_with_amplitude_sqrt_a_at_omega():
+    net, params, state = lone(bs.HopfPopulation(n=3), dt=0.1, **{
+        "p.a": jnp.array([0.04, 0.09, -0.05]), "p.omega": 2 * np.pi * 0.01, "p.sigma": 0.0})
+    _, trace = net.run(params, state, 40_000, record=["p.x", "p.y"])
+    x, y = np.asarray(trace["p.x"][20_000:]), np.asarray(trace["p.y"][20_000:])
+    amplitude = np.sqrt(x**2 + y**2).mean(axis=0)
+    np.testing.assert_allclose(amplitude[:2], [0.2, 0.3], rtol=0.01)
+    assert amplitude[2] < 1e-3  # below the bifurcation the oscillation dies out
+    phase = np.unwrap(np.arctan2(y[:, 0], x[:, 0]))
+    frequency_hz = (phase[-1] - phase[0]) / (2 * np.pi) / (len(phase) * 0.1 / 1000.0)
+    assert frequency_hz == pytest.approx(10.0, rel=0.01)

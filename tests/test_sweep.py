@@ -59,7 +59,14 @@ def test_points_and_given_params(net, key):
                       record=["out.rate"])
     assert list(result.coords) == ["point", "seed"]
     assert result.records["out.rate"].shape == (2, 1, 20, 2)
-    assert not np.allclose(result.records["out.rate"][0], result.records["out.rate"][1])
+    for i, point in enumerate(points):  # each point equals a run from the given params
+        p = params
+        for path, value in point.items():
+            p = bs.set(p, path, value)
+        run_state = {**state, "key": jax.random.fold_in(jax.random.key(1), 1)}
+        _, trace = net.run(p, run_state, 20, record=["out.rate"])
+        np.testing.assert_allclose(result.records["out.rate"][i, 0], trace["out.rate"], rtol=1e-5,
+                                   atol=1e-6)
 
 
 def test_seeds_change_weights_and_noise(net):
@@ -78,6 +85,17 @@ def test_sweep_errors_name_the_problem():
         bs.sweep(net, 10, grid={"a.tau": [1.0]}, points=[{"a.tau": 1.0}])
     with pytest.raises(bs.RunInputError, match="seeds"):
         bs.sweep(net, 10, seeds=[])
+    with pytest.raises(bs.RunInputError, match="seeds"):
+        bs.sweep(net, 10, seeds=[0.7, 1.9])
+    with pytest.raises(bs.RunInputError, match="steps"):
+        bs.sweep(net, 0)
+    with pytest.raises(bs.RunInputError, match="batch_size"):
+        bs.sweep(net, 10, batch_size=0)
+    with pytest.raises(bs.RunInputError, match="devices"):
+        bs.sweep(net, 10, devices=[])
+    params, state = net.init(jax.random.key(0))
+    with pytest.raises(bs.RunInputError, match="together"):
+        bs.sweep(net, 10, params=params)
 
 
 def test_to_xarray(net):

@@ -91,6 +91,30 @@ def test_a_detailed_node_of_the_node_model_reproduces_the_plain_network():
                                atol=1e-6)
 
 
+def test_a_detailed_hopf_node_couples_through_both_x_and_y(x64):
+    """In float64, so that summation order cannot hide a missing coupling."""
+    weights, lengths = random_connectome(n=4, seed=6, density=0.8)
+    drive = jnp.asarray(np.random.default_rng(1).normal(size=(300, 4)) * 0.05, jnp.float32)
+    quiet = {"nodes.sigma": 0.0}
+
+    def silent_start(net, extra):
+        params, state = net.init(jax.random.key(0), overrides={**quiet, **extra})
+        regions = jax.tree_util.tree_map(jnp.zeros_like, state["regions"])
+        return params, {**state, "regions": regions}
+
+    plain = bs.build(bs.Connectome.from_matrix(weights, lengths, speed=2.0))
+    params, state = silent_start(plain, {})
+    _, reference = plain.run(params, state, 300, inputs={"nodes.x_in": drive}, record=["nodes.x"])
+    node = DetailedNode("n2", bs.HopfPopulation(n=1), inputs=("x_in", "y_in"), outputs=("x", "y"))
+    mixed = bs.build(bs.Connectome.from_matrix(weights, lengths, speed=2.0, detailed={"n2": node}))
+    params, state = silent_start(mixed, {"n2.sigma": 0.0})
+    _, trace = mixed.run(params, state, 300, record=["nodes.x", "n2.x"],
+                         inputs={"nodes.x_in": drive[:, [0, 1, 3]], "n2.x_in": drive[:, 2:3]})
+    np.testing.assert_allclose(trace["n2.x"][:, 0], reference["nodes.x"][:, 2], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(trace["nodes.x"], reference["nodes.x"][:, [0, 1, 3]], rtol=1e-9,
+                               atol=1e-12)
+
+
 def test_a_larger_detailed_region_receives_and_returns_the_coupling():
     weights, lengths = random_connectome(n=4, seed=5, density=1.0)
     detail = DetailedNode("bg", bs.RatePopulation(n=8))

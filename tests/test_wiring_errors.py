@@ -239,3 +239,44 @@ def test_init_needs_a_typed_key(net):
 
     with pytest.raises(TypeError, match="jax.random.key"):
         net.init(jax.random.PRNGKey(0))
+
+
+def test_identity_from_a_dale_port_is_refused():
+    brain = bs.Connectome()
+    brain.add("e", bs.RatePopulation(n=4, exc_fraction=0.5))
+    brain.add("r", bs.RatePopulation(n=4))
+    with pytest.raises(bs.WiringError, match="one_to_one"):
+        brain.connect("e.rate", "r.input", kind="identity")
+
+
+def test_a_short_positive_delay_in_ms_is_still_a_delay():
+    brain = bs.Connectome().add("a", bs.RatePopulation(n=3))
+    brain.connect("a.rate", "a.input", ms=0.4)
+    assert bs.build(brain, dt=1.0).projections[0].delay == 1
+
+
+def test_numpy_scalars_are_accepted():
+    brain = bs.Connectome().add("a", bs.RatePopulation(n=int(np.int64(3))))
+    brain.connect("a.rate", "a.input", ms=np.float32(2.0), scale=np.float32(0.5))
+    net = bs.build(brain, dt=np.float32(0.5))
+    assert net.projections[0].delay == 4 and bs.Port(np.int64(3)).shape == (3,)
+
+
+def test_state_or_params_of_another_network_are_named(key):
+    net = bs.build(two_loop(n_a=6))
+    other = bs.build(two_loop(n_a=5))
+    params, state = net.init(key)
+    other_params, other_state = other.init(key)
+    with pytest.raises(bs.RunInputError, match=r"state do not fit.*\['regions'\]\['a'\]\['x'\]"):
+        net.run(params, other_state, 5)
+    with pytest.raises(bs.RunInputError, match="params do not fit"):
+        net.run(other_params, state, 5)
+
+
+def test_step_checks_its_inputs(key):
+    net = bs.build(two_loop())
+    params, state = net.init(key)
+    with pytest.raises(bs.RunInputError, match="a.inpt"):
+        net.step(params, state, {"a.inpt": jnp.zeros(6)})
+    with pytest.raises(bs.RunInputError, match=r"\(4,\).*\(6,\)"):
+        net.step(params, state, {"a.input": jnp.zeros(4)})

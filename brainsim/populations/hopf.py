@@ -8,9 +8,13 @@ al. (2017, Sci Rep 7, 3095):
     dy/dt = (a - x^2 - y^2) y + omega x + G I_y + sigma eta_y
 
 For ``a < 0`` a node is a damped oscillator driven by noise; for ``a > 0`` it
-oscillates with amplitude ``sqrt(a)``. ``I_x``/``I_y`` arrive at ports
+oscillates with amplitude ``sqrt(a)`` at angular frequency ``omega``. ``I_x``/``I_y`` arrive at ports
 ``x_in``/``y_in`` (the delayed, weighted activity of other nodes) and ``G``
-is a global coupling gain, a param so that it can be swept. Integrated by
+is a global coupling gain, a param so that it can be swept. The coupling
+here is additive, ``G sum_j C_ij x_j``; Deco et al. use the diffusive form
+``G sum_j C_ij (x_j - x_i)``, which is the same plus a self-term
+``-G s_i x_i`` with ``s_i = sum_j C_ij``: set ``a_i <- a_i - G s_i`` (and the
+same for ``y``) to reproduce it. Integrated by
 Euler-Maruyama, ``sigma sqrt(dt) eta`` with ``eta ~ N(0, 1)``.
 
 Params (time in ms): ``a`` (1/ms, per node), ``omega`` (rad/ms, per node;
