@@ -1,6 +1,31 @@
 """The region library: anatomical regions built on the brainsim engine.
 
-Cortex, cerebellum, basal ganglia, thalamus, hippocampus and the
-neuromodulatory nuclei arrive here one module each; until then the engine's
-generic `brainsim.RatePopulation` and `brainsim.LIFPopulation` stand in.
+Each region is a frozen dataclass obeying `brainsim.Region`; its module
+docstring gives the equations, units and the papers they come from. See
+``regions/README.md`` for a table of regions and ports.
 """
+
+from regions.basal_ganglia import BasalGanglia
+from regions.cerebellum import Cerebellum, InferiorOlive, participation_ratio
+from regions.cortex import Cortex, SpikingCortex
+from regions.critic import Critic
+from regions.hippocampus import Hippocampus
+from regions.loops import cerebro_cerebellar, cortico_basal_ganglia_thalamic
+from regions.neuromodulators import Acetylcholine, Dopamine
+from regions.thalamus import Thalamus
+
+__all__ = [
+    "Acetylcholine",
+    "BasalGanglia",
+    "Cerebellum",
+    "Cortex",
+    "Critic",
+    "Dopamine",
+    "Hippocampus",
+    "InferiorOlive",
+    "SpikingCortex",
+    "Thalamus",
+    "cerebro_cerebellar",
+    "cortico_basal_ganglia_thalamic",
+    "participation_ratio",
+]

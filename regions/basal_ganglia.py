@@ -22,7 +22,7 @@ the D1 and lowers the D2 gain, and so eases selection.
 
 Salience is the port ``salience`` plus, with ``n_cortex > 0``, a learned
 cortico-striatal map ``c = salience + ctx @ W_cs`` (``W_cs`` plastic, in
-state). It learns by a dopamine-gated three-factor rule: an eligibility
+state; initialised ``U(0, 2 / sqrt(n_cortex))``). It learns by a dopamine-gated three-factor rule: an eligibility
 trace of pre (cortex) x post (D1 output) activity, ``tau_e de/dt = -e + ctx y_D1^T``,
 times the phasic dopamine (RPE) at port ``dopamine``,
 ``dW_cs = eta * rpe * e`` (an actor in the sense of actor-critic models,
@@ -41,6 +41,7 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from brainsim import Port, Region
 from brainsim.dtypes import param
@@ -94,7 +95,8 @@ class BasalGanglia(Region):
         state = {name: jnp.zeros(self.n) for name in NUCLEI}
         if self.n_cortex:
             params.update(eta=param(0.01), tau_e=param(100.0))
-            w = jax.random.uniform(key, (self.n_cortex, self.n), maxval=0.1)
+            # salience of order 0.5 for cortical rates of order 1: channels get selected
+            w = jax.random.uniform(key, (self.n_cortex, self.n), maxval=2.0 / np.sqrt(self.n_cortex))
             state.update(W_cs=w, eligibility=jnp.zeros((self.n_cortex, self.n)))
         return params, state
 

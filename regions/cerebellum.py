@@ -12,15 +12,19 @@ cortical loops it serves):
   unit-variance mossy input, so a ``coding_level`` fraction of cells is
   active;
 - Purkinje cells read the parallel fibres, ``p = W_pf^T g`` (n_out);
-- deep cerebellar nuclei (DCN) are excited by mossy collaterals and
-  inhibited by Purkinje cells: ``dcn = W_md^T m + b - p``;
+- deep cerebellar nuclei (DCN) are excited by mossy collaterals (fixed
+  positive weights, ``U(0, 1) / sqrt(n_mossy)``) and inhibited by Purkinje
+  cells: ``dcn = W_md^T m + b - p``;
 - climbing fibres from the inferior olive carry an error ``e`` (port
   ``climbing``, n_out), positive when the DCN output should rise. Parallel
   fibre synapses that were active when the error was made are depressed
-  (LTD), or potentiated for negative errors (LTP):
-  ``W_pf += -eta * lr_gain * g_prev e^T``. ``g_prev`` is the granule code of the
-  previous step, matching an error that reaches the cerebellum one step
-  after the output it judges (an inferior-olive loop of delay 1).
+  (LTD), or potentiated for negative errors (LTP), by the normalised
+  least-mean-squares rule ``W_pf += -eta * lr_gain * g_prev e^T / (|g_prev|^2 + 1)``;
+  the normalisation makes ``eta`` dimensionless and learning stable for
+  ``eta * lr_gain < 2`` whatever the size of the granule code. ``g_prev`` is
+  the granule code of the previous step, matching an error that reaches the
+  cerebellum one step after the output it judges (an inferior-olive loop of
+  delay 1).
 
 The learning-rate gain at port ``lr_gain`` (1 when nothing drives it) lets a
 neuromodulator such as acetylcholine scale plasticity.
@@ -89,7 +93,7 @@ class Cerebellum(Region):
         }
 
     def init(self, key):
-        k_idx, k_w = jax.random.split(key)
+        k_idx, k_w, k_md = jax.random.split(key, 3)
         _, index = jax.lax.top_k(jax.random.uniform(k_idx, (self.n_granule, self.n_mossy)),
                                  self.fan_in)
         w_mg = jax.random.uniform(k_w, (self.n_granule, self.fan_in), minval=0.5, maxval=1.5)
@@ -98,9 +102,10 @@ class Cerebellum(Region):
         z = statistics.NormalDist().inv_cdf(1.0 - self.coding_level)
         theta = z * jnp.sqrt(jnp.sum(w_mg**2, axis=1))
         params = {
-            "eta": param(0.01),
+            "eta": param(0.05),
             "theta": param(theta),
-            "W_md": param(jnp.zeros((self.n_mossy, self.n_out))),
+            "W_md": param(jax.random.uniform(k_md, (self.n_mossy, self.n_out))
+                          / np.sqrt(self.n_mossy)),
             "b": param(jnp.zeros(self.n_out)),
         }
         state = {
@@ -114,7 +119,8 @@ class Cerebellum(Region):
     def step(self, params, state, inputs, ctx):
         m = inputs["mossy"]
         g = jax.nn.relu(jnp.sum(state["W_mg"] * m[state["index"]], axis=1) - params["theta"])
-        update = jnp.outer(state["g_prev"], inputs["climbing"])
+        g_prev = state["g_prev"]
+        update = jnp.outer(g_prev, inputs["climbing"]) / (jnp.sum(g_prev**2) + 1.0)
         w_pf = state["W_pf"] - params["eta"] * inputs["lr_gain"] * update
         p = g @ w_pf
         dcn = m @ params["W_md"] + params["b"] - p

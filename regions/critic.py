@@ -8,9 +8,11 @@ was computed in (the wiring delay that breaks the critic -> dopamine ->
 critic loop; at least 1), and it concerns the transition *into* that step,
 so the critic updates the features of the state before it:
 
-    w += eta * delta_{t-d} * phi_{t-d-1}
+    w += eta * delta_{t-d} * phi_{t-d-1} / (|phi_{t-d-1}|^2 + 1)
 
-(the critic keeps the last ``d + 1`` feature vectors for this).
+(the critic keeps the last ``d + 1`` feature vectors for this). The step is
+normalised by the features' squared norm, so ``eta`` is dimensionless and
+learning is stable for ``eta < 2`` however many features there are.
 
 Params: ``eta``. Ports: inputs ``features`` (n), ``rpe`` (scalar or
 (channels,)); output ``value`` (same shape as ``rpe``).
@@ -60,7 +62,7 @@ class Critic(Region):
 
     def step(self, params, state, inputs, ctx):
         earliest = state["history"][0]  # phi_{t-d-1}
-        update = jnp.tensordot(earliest, inputs["rpe"], axes=0)
+        update = jnp.tensordot(earliest, inputs["rpe"], axes=0) / (jnp.sum(earliest**2) + 1.0)
         w = state["w"] + params["eta"] * update
         phi = inputs["features"]
         history = jnp.concatenate([state["history"][1:], phi[None]], axis=0)

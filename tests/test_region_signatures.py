@@ -48,7 +48,8 @@ def cerebellar_loop(n_granule=1000, ach=False):
 def test_cerebellum_learns_a_map_from_climbing_fibre_error_alone():
     mossy, target = cerebellar_task(np.random.default_rng(0), 6000)
     net = cerebellar_loop()
-    params, state = net.init(jax.random.key(0), overrides={"cb.eta": 0.002})
+    # mossy collaterals silenced (W_md = 0): the DCN output is all learned
+    params, state = net.init(jax.random.key(0), overrides={"cb.eta": 0.2, "cb.W_md": 0.0})
     _, trace = net.run(params, state, 6000, inputs={"cb.mossy": mossy, "io.target": target},
                        record=["io.error"])
     error = np.asarray(trace["io.error"])
@@ -309,7 +310,7 @@ def test_acetylcholine_rises_after_a_change_and_speeds_recovery():
     errors, ach = {}, None
     for gated in (False, True):
         net = cerebellar_loop(ach=gated)
-        params, state = net.init(jax.random.key(0), overrides={"cb.eta": 0.001})
+        params, state = net.init(jax.random.key(0), overrides={"cb.eta": 0.02, "cb.W_md": 0.0})
         record = ["io.error"] + (["ach.ach"] if gated else [])
         _, trace = net.run(params, state, pre + post, record=record,
                            inputs={"cb.mossy": mossy, "io.target": target})

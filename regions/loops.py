@@ -1,0 +1,105 @@
+"""Ready-made loops through cortex, as ordinary connectomes to extend.
+
+`cerebro_cerebellar` — cortex -> pons (mossy fibres) -> cerebellum ->
+thalamus -> cortex, with the inferior olive comparing the cerebellum's
+output with the cortex's own activity a few milliseconds later, so that the
+cerebellum learns a forward model of the cortex (the cerebellum as a
+predictor of cortical dynamics, e.g. Wolpert, Miall & Kawato 1998; Pemberton
+et al. 2021 for cortico-cerebellar loops in learning).
+
+`cortico_basal_ganglia_thalamic` — cortex -> striatum (learned salience)
+-> GPi -| thalamus -> cortex, with the thalamic relay driven by cortex and
+gated per action channel by GPi, and a dopamine loop: a critic reads cortex,
+the VTA turns its value and the reward (port ``vta.reward``) into an RPE
+that trains the critic and the cortico-striatal synapses (Alexander, DeLong
+& Strick 1986 for the loop; Gurney et al. 2001 for the basal ganglia).
+
+Both take their cortical drive at ``ctx.input``; all delays are in ms and
+are resolved by ``brainsim.build(brain, dt)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import brainsim as bs
+from regions.basal_ganglia import BasalGanglia
+from regions.cerebellum import Cerebellum, InferiorOlive
+from regions.cortex import Cortex
+from regions.critic import Critic
+from regions.neuromodulators import Dopamine
+from regions.thalamus import Thalamus
+
+
+def cerebro_cerebellar(n_ctx: int = 64, n_mossy: int = 64, n_granule: int = 1024,
+                       n_out: int = 32, n_thalamus: int = 32,
+                       loop_ms: float = 2.0, prediction_ms: float = 5.0) -> bs.Connectome:
+    """Cortex and cerebellum in a loop through pons and thalamus.
+
+    Args:
+      n_ctx, n_mossy, n_granule, n_out, n_thalamus: sizes.
+      loop_ms: delay of each projection around the loop.
+      prediction_ms: how far behind the cortical activity the inferior olive
+        compares with the cerebellar output (the cerebellum learns to predict
+        cortex this far ahead of its input).
+    """
+    brain = bs.Connectome()
+    brain.add("ctx", Cortex(n_ctx))
+    brain.add("pons", bs.RatePopulation(n=n_mossy, activation="relu"))
+    brain.add("cb", Cerebellum(n_mossy, n_granule, n_out))
+    brain.add("io", InferiorOlive(n_out))
+    brain.add("th", Thalamus(n_thalamus))
+    brain.connect("ctx.rate", "pons.input", ms=loop_ms, scale=2.0)
+    brain.connect("pons.rate", "cb.mossy", kind="identity")
+    brain.connect("cb.dcn", "io.actual", kind="identity")
+    brain.connect("ctx.rate", "io.target", ms=prediction_ms, scale=1.0)
+    brain.connect("io.error", "cb.climbing", kind="identity", delay=1)
+    brain.connect("cb.dcn", "th.driver", ms=loop_ms, scale=2.0)
+    brain.connect("th.rate", "ctx.input", ms=loop_ms, scale=1.0)
+    return brain
+
+
+def cortico_basal_ganglia_thalamic(n_ctx: int = 64, channels: int = 4, per_channel: int = 8,
+                                   loop_ms: float = 2.0) -> bs.Connectome:
+    """Cortex, basal ganglia and thalamus in a loop, with dopamine to the striatum.
+
+    Args:
+      n_ctx: cortical units.
+      channels: action channels of the basal ganglia.
+      per_channel: thalamic relay units gated by each channel.
+      loop_ms: delay of each projection around the loop.
+    """
+    brain = bs.Connectome()
+    brain.add("ctx", Cortex(n_ctx))
+    brain.add("bg", BasalGanglia(channels, n_cortex=n_ctx))
+    brain.add("th", Thalamus(channels * per_channel, n_inhibition=channels))
+    brain.add("critic", Critic(n_ctx))
+    brain.add("vta", Dopamine())
+    brain.connect("ctx.rate", "bg.cortex", ms=loop_ms, kind="identity")
+    brain.connect("bg.gpi", "th.inhibition", ms=loop_ms, kind="identity")
+    brain.connect("ctx.rate", "th.driver", ms=loop_ms, scale=2.0)
+    brain.connect("th.rate", "ctx.input", ms=loop_ms, scale=2.0)
+    brain.connect("ctx.rate", "critic.features", kind="identity")
+    brain.connect("critic.value", "vta.value", kind="identity")
+    brain.connect("vta.rpe", "critic.rpe", kind="identity", delay=1)
+    brain.connect("vta.rpe", "bg.dopamine", kind="identity", delay=1)
+    return brain
+
+
+def default_drive(n: int, steps: int, dt: float, seed: int = 0) -> np.ndarray:
+    """A cortical drive for demos and tests: slow waves on random patterns plus noise.
+
+    ``(steps, n)`` float32: two 5 Hz and 3 Hz sinusoids of amplitude 0.5, each
+    on a random +-1 pattern over the units, plus white noise of std 0.2.
+    """
+    rng = np.random.default_rng(seed)
+    t = np.arange(steps)[:, None] * dt / 1000.0
+    patterns = rng.choice([-1.0, 1.0], size=(2, n))
+    waves = 0.5 * (np.sin(2 * np.pi * 5 * t) * patterns[0] + np.sin(2 * np.pi * 3 * t) * patterns[1])
+    return (waves + 0.2 * rng.normal(size=(steps, n))).astype(np.float32)
+
+
+def default_reward(steps: int, dt: float, rate_hz: float = 1.0, seed: int = 0) -> np.ndarray:
+    """Rewards of 1 at random times (a Bernoulli process of ``rate_hz``), ``(steps,)`` float32."""
+    rng = np.random.default_rng(seed)
+    return (rng.random(steps) < rate_hz * dt / 1000.0).astype(np.float32)
