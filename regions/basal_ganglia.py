@@ -22,9 +22,10 @@ the D1 and lowers the D2 gain, and so eases selection.
 
 Salience is the port ``salience`` plus, with ``n_cortex > 0``, a learned
 cortico-striatal map ``c = salience + ctx @ W_cs`` (``W_cs`` plastic, in
-state; initialised ``U(0, 2 / sqrt(n_cortex))``). It learns by a dopamine-gated three-factor rule: an eligibility
-trace of pre (cortex) x post (D1 output) activity, ``tau_e de/dt = -e + ctx y_D1^T``,
-times the phasic dopamine (RPE) at port ``dopamine``,
+state; initialised ``U(0, 2 / sqrt(n_cortex))``). It learns by a
+dopamine-gated three-factor rule: an eligibility trace of pre (cortex) x
+post (D1 output) activity, ``tau_e de/dt = -e + ctx y_D1^T``, times the
+phasic dopamine (RPE) at port ``dopamine``,
 ``dW_cs = eta * rpe * e`` (an actor in the sense of actor-critic models,
 e.g. Houk, Adams & Barto 1995).
 
