@@ -1,9 +1,11 @@
 """Cortex: a leaky rate RNN with thalamic gain control and apical dendrites.
 
-Each of the ``n`` units integrates its basal input ``I`` (the summed
-projections into port ``input``), recurrent input and a bias:
+Each of the ``n`` units integrates its feedforward input ``I`` (the summed
+projections into port ``input``), recurrent input (its own recurrent
+weights, plus lateral input from other areas at port ``recurrent``) and a
+bias:
 
-    tau dx/dt = -x + g * (W_rec^T r) + I + g_A * v_A + b,    r = phi(x)
+    tau dx/dt = -x + g * (W_rec^T r + L) + I + g_A * v_A + b,    r = phi(x)
 
 - ``g`` is the multiplicative gain at port ``gain`` (one per unit, 1 when
   nothing drives it). Thalamic control of cortical computation acts here:
@@ -26,9 +28,10 @@ network, Sompolinsky, Crisanti & Sommers 1988); with Dale's law the
 magnitudes of inhibitory rows are scaled so E and I inputs balance on average.
 
 Params: ``tau`` (ms), ``W_rec`` (n, n), ``b`` (n,), and with apical dendrites
-``tau_A`` (ms), ``g_A``. Ports: inputs ``input``, ``gain`` (default 1),
-``apical`` (two-compartment only); outputs ``rate`` and, with apical
-dendrites, ``apical_potential``.
+``tau_A`` (ms), ``g_A``. Ports: inputs ``input``, ``recurrent`` (``L``,
+gain-modulated like ``W_rec``), ``gain`` (default 1), ``apical``
+(two-compartment only); outputs ``rate`` and, with apical dendrites,
+``apical_potential``.
 
 `SpikingCortex` is the LIF variant with the same ports.
 """
@@ -84,7 +87,7 @@ class Cortex(Region):
 
     @property
     def inputs(self):
-        ports = {"input": Port(self.n), "gain": Port(self.n, default=1.0)}
+        ports = {"input": Port(self.n), "recurrent": Port(self.n), "gain": Port(self.n, default=1.0)}
         if self.two_compartment:
             ports["apical"] = Port(self.n)
         return ports
@@ -113,7 +116,7 @@ class Cortex(Region):
         x = state["x"]
         r = phi(x)
         w = signed_weight(params["W_rec"], self.signs("rate"))
-        drive = inputs["gain"] * (r @ w) + inputs["input"] + params["b"]
+        drive = inputs["gain"] * (r @ w + inputs["recurrent"]) + inputs["input"] + params["b"]
         new_state = {}
         outputs = {}
         if self.two_compartment:
@@ -132,14 +135,15 @@ class SpikingCortex(Region):
     """A cortical area of ``n`` LIF neurons with recurrent synapses.
 
     The neurons are `brainsim.LIFPopulation` units with current synapses;
-    recurrent spikes of the previous step add ``g * (W_rec^T s)`` (pA) to
-    the synaptic current, ``g`` being the thalamic gain at port ``gain`` as
-    in `Cortex`. Port ``input`` adds synaptic current (pA) from other areas.
+    recurrent spikes of the previous step add ``g * (W_rec^T s + L)`` (pA) to
+    the synaptic current, ``g`` being the thalamic gain at port ``gain`` and
+    ``L`` lateral input at port ``recurrent``, as in `Cortex`. Port
+    ``input`` adds synaptic current (pA) from other areas.
     Output ``rate`` is the spike train filtered with ``tau_rate`` (Hz).
 
     Params: those of `LIFPopulation` plus ``W_rec`` (pA, (n, n)) and
-    ``tau_rate`` (ms). Ports: inputs ``input``, ``gain``; outputs ``spike``,
-    ``rate``, ``v``.
+    ``tau_rate`` (ms). Ports: inputs ``input``, ``recurrent``, ``gain``;
+    outputs ``spike``, ``rate``, ``v``.
     """
 
     n: int
@@ -158,7 +162,8 @@ class SpikingCortex(Region):
 
     @property
     def inputs(self):
-        return {"input": Port(self.n, "spike"), "gain": Port(self.n, default=1.0)}
+        return {"input": Port(self.n, "spike"), "recurrent": Port(self.n, "spike"),
+                "gain": Port(self.n, default=1.0)}
 
     @property
     def outputs(self):
@@ -177,7 +182,7 @@ class SpikingCortex(Region):
 
     def step(self, params, state, inputs, ctx):
         w = signed_weight(params["W_rec"], self.signs("spike"))
-        recurrent = inputs["gain"] * (state["spike"] @ w)
+        recurrent = inputs["gain"] * (state["spike"] @ w + inputs["recurrent"])
         lif_state = {k: state[k] for k in ("V", "refractory", "I_syn")}
         lif_inputs = {"input": inputs["input"] + recurrent, "current": jnp.zeros(self.n, w.dtype)}
         lif_state, out = self._neurons.step(params, lif_state, lif_inputs, ctx)

@@ -323,3 +323,13 @@ def test_acetylcholine_rises_after_a_change_and_speeds_recovery():
     assert 0.85 < settled < 1.15  # both learners had settled alike before the change
     recovering = slice(pre, pre + 1000)
     assert errors[True][recovering].mean() < 0.8 * errors[False][recovering].mean()
+
+
+def test_thalamic_gain_scales_recurrent_but_not_feedforward_input():
+    net, params, state = lone("ctx", Cortex(4, activation="linear"), **{"ctx.tau": 1.0,
+                                                                        "ctx.W_rec": 0.0})
+    one = np.ones((1, 4), f32)
+    for gain in (0.0, 2.0):
+        _, signals = net.step(params, state, {"ctx.input": one[0], "ctx.recurrent": 3 * one[0],
+                                              "ctx.gain": np.full(4, gain, f32)})
+        np.testing.assert_allclose(signals["ctx.rate"], 1.0 + gain * 3.0)
