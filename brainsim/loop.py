@@ -7,6 +7,7 @@ structure compiles anew; `trace_count` counts compilations for tests.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import jax
@@ -31,14 +32,34 @@ def count_trace() -> None:
     _traces += 1
 
 
+@dataclasses.dataclass(frozen=True)
+class GradientPlan:
+    """How the loop is cut for backpropagation through time.
+
+    Attributes:
+      segment: steps per segment (divides the run, a multiple of ``every``).
+      remat: recompute each segment's activations in the backward pass
+        (`jax.checkpoint`): memory grows with ``T / segment + segment``
+        instead of ``T``.
+      truncate: stop gradients at segment boundaries (truncated BPTT with
+        window ``segment``); forward values are unchanged.
+    """
+
+    segment: int
+    remat: bool = False
+    truncate: bool = False
+
+
 @functools.partial(
-    jax.jit, static_argnames=("net", "steps", "recording", "functions", "check_finite")
+    jax.jit,
+    static_argnames=("net", "steps", "recording", "functions", "check_finite", "gradient"),
 )
-def simulate(net, params, state, arrays, *, steps, recording, functions, check_finite):
-    """The compiled loop: ``steps // every`` blocks of ``every`` steps."""
+def simulate(net, params, state, arrays, *, steps, recording, functions, check_finite,
+             gradient=None):
+    """The compiled loop: ``steps // every`` blocks of ``every`` steps, in segments
+    when a `GradientPlan` is given."""
     count_trace()
     every = recording.every
-    blocks = steps // every
     region_names = [name for name, _ in net.regions]
     first_bad = jnp.full((len(region_names),), -1, jnp.int32) if check_finite else None
 
@@ -53,10 +74,11 @@ def simulate(net, params, state, arrays, *, steps, recording, functions, check_f
             first_bad = jnp.where((first_bad < 0) & ~finite, state["t"], first_bad)
         return (new_state, first_bad), recording.collect(signals)
 
-    carry = (state, first_bad)
-    if every == 1:
-        carry, records = lax.scan(one_step, carry, arrays, length=steps)
-    else:
+    def scan_steps(carry, arrays, steps):
+        """``steps`` steps, keeping the last of every block of ``every``."""
+        if every == 1:
+            return lax.scan(one_step, carry, arrays, length=steps)
+        blocks = steps // every
         xs = {p: a.reshape(blocks, every, *a.shape[1:]) for p, a in arrays.items()}
         shapes = jax.eval_shape(lambda c, d: one_step(c, d)[1], carry,
                                 {p: a[0, 0] for p, a in xs.items()})
@@ -70,9 +92,32 @@ def simulate(net, params, state, arrays, *, steps, recording, functions, check_f
             (carry, kept), _ = lax.scan(inner, (carry, empty), drive_block, length=every)
             return carry, kept
 
-        carry, records = lax.scan(block, carry, xs, length=blocks)
+        return lax.scan(block, carry, xs, length=blocks)
+
+    carry = (state, first_bad)
+    if gradient is None:
+        carry, records = scan_steps(carry, arrays, steps)
+    else:
+        size = gradient.segment
+        segments = steps // size
+        xs = {p: a.reshape(segments, size, *a.shape[1:]) for p, a in arrays.items()}
+
+        def segment(carry, drive):
+            if gradient.truncate:
+                carry = (_stop_float_gradients(carry[0]), carry[1])
+            return scan_steps(carry, drive, size)
+
+        if gradient.remat:
+            segment = jax.checkpoint(segment)
+        carry, records = lax.scan(segment, carry, xs, length=segments)
+        records = jax.tree_util.tree_map(lambda r: r.reshape(-1, *r.shape[2:]), records)
     state, first_bad = carry
     return state, records, first_bad
+
+
+def _stop_float_gradients(tree):
+    return jax.tree_util.tree_map(
+        lambda x: lax.stop_gradient(x) if jnp.issubdtype(x.dtype, jnp.inexact) else x, tree)
 
 
 def _all_finite(tree) -> jax.Array:

@@ -16,7 +16,7 @@ import numpy as np
 from brainsim import external, monitor
 from brainsim.chunked import run_chunked
 from brainsim.errors import RunInputError
-from brainsim.loop import raise_if_bad, simulate
+from brainsim.loop import GradientPlan, raise_if_bad, simulate
 from brainsim.validate import check_fits
 
 def run(
@@ -34,6 +34,8 @@ def run(
     check_finite: bool = False,
     checkpoint=None,
     resume=None,
+    remat: int | None = None,
+    truncate: int | None = None,
 ):
     """Simulate ``net`` for ``steps`` steps from ``state``.
 
@@ -57,6 +59,11 @@ def run(
         (see `brainsim.chunked`).
       resume: a checkpoint folder of an interrupted run of this same call;
         the run continues after its last completed chunk.
+      remat: for gradients through long runs: recompute activations in
+        segments of this many steps in the backward pass, so that memory
+        grows like ``steps / remat + remat`` rather than ``steps``.
+      truncate: truncated BPTT: gradients stop every this many steps (the
+        forward run is unchanged). With ``remat`` too, both must be equal.
     Returns:
       ``(state, trace)``: the final state, and ``{path: array}`` with arrays
       of shape ``(steps // every, ...)``, time first (read-only memory maps
@@ -78,14 +85,17 @@ def run(
         )
     if chunk is None and (checkpoint is not None or resume is not None):
         raise RunInputError("checkpoint= and resume= need chunk=: state is saved between chunks")
+    gradient = _gradient_plan(remat, truncate, steps, every)
     if chunk is None:
         state, records, first_bad = simulate(
             net, params, state, external.cast(arrays), steps=steps, recording=recording,
-            functions=functions, check_finite=check_finite,
+            functions=functions, check_finite=check_finite, gradient=gradient,
         )
         if check_finite:
             raise_if_bad(net, first_bad)
         return state, records
+    if gradient is not None:
+        raise RunInputError("remat= and truncate= shape gradients of one scan; leave chunk=None")
     if traced:
         raise RunInputError(
             "chunk= moves records to host between chunks, so it cannot run under "
@@ -95,6 +105,23 @@ def run(
         net, params, state, arrays, steps, chunk, recording, functions, progress=progress,
         check_finite=check_finite, checkpoint=checkpoint, resume=resume,
     )
+
+
+def _gradient_plan(remat, truncate, steps, every):
+    if remat is None and truncate is None:
+        return None
+    if remat is not None and truncate is not None and remat != truncate:
+        raise RunInputError(f"remat={remat} and truncate={truncate} must be equal when both are given")
+    segment = remat if remat is not None else truncate
+    if isinstance(segment, bool) or not isinstance(segment, (int, np.integer)) or segment < 1:
+        raise RunInputError(f"remat/truncate must be an int >= 1, got {segment!r}")
+    segment = min(int(segment), steps)
+    if steps % segment or segment % every:
+        raise RunInputError(
+            f"the gradient segment ({segment} steps) must divide steps={steps} and be a "
+            f"multiple of every={every}"
+        )
+    return GradientPlan(segment=segment, remat=remat is not None, truncate=truncate is not None)
 
 
 def _is_traced(tree) -> bool:
