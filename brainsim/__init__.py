@@ -11,7 +11,7 @@
     state, trace = net.run(params, state, steps=1000, record=["a.rate"])
 """
 
-from brainsim import plot
+from brainsim import plot, train
 from brainsim.connectome import Connectome
 from brainsim.errors import (
     BrainsimError,
@@ -52,6 +52,7 @@ __all__ = [
     "SweepResult",
     "WiringError",
     "plot",
+    "train",
     "build",
     "get",
     "paths",

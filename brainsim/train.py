@@ -1,0 +1,212 @@
+"""Gradient training: optax updates of a loss over network runs.
+
+    result = bs.train.fit(loss, params, optax.adam(1e-2), data, steps=500,
+                          trainable=["ctx", "ctx.rate->out.input"])
+    result.params, result.history["loss"]
+
+`fit` compiles one update (loss, gradient, optimiser step) and calls it on a
+fresh batch each step: ``data(key, step)`` returns a batch (or ``data`` is an
+iterable of batches). It logs the loss, shows a progress bar, evaluates
+``evaluate(params, key)`` every ``eval_every`` steps, checkpoints params and
+optimiser state (``checkpoint=``, resumable), and stops with
+`NonFiniteError` when the loss stops being finite, keeping the last finite
+params on the error. ``trainable`` (param paths or top-level names) freezes
+everything else by `optax.multi_transform`.
+
+`trial_loss` builds the usual supervised loss: a batch of trials
+(inputs ``(B, T, ...)`` per port, targets and mask ``(B, T, ...)``) runs as a
+vmapped `Network.run` from a given state, and the recorded output is
+compared with the targets (masked mean squared error or cross-entropy).
+Long trials take ``remat=`` and ``truncate=`` (see `brainsim.simulate.run`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Callable, Iterable, Mapping, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from tqdm import tqdm
+
+from brainsim import checkpoint as checkpoints
+from brainsim import params as param_paths
+from brainsim.errors import NonFiniteError, RunInputError
+
+
+@dataclasses.dataclass
+class FitResult:
+    """What `fit` returns: final params and optimiser state, and the history.
+
+    ``history`` holds lists ``step``/``loss`` (every ``log_every`` steps) and
+    ``eval_step``/``eval`` (every ``eval_every`` steps).
+    """
+
+    params: dict
+    opt_state: object
+    history: dict
+
+
+def fit(
+    loss: Callable,
+    params,
+    optimizer: optax.GradientTransformation,
+    data: Callable | Iterable,
+    steps: int,
+    *,
+    key: jax.Array | None = None,
+    trainable: Sequence[str] | None = None,
+    evaluate: Callable | None = None,
+    eval_every: int = 100,
+    log_every: int = 1,
+    progress: bool | None = None,
+    checkpoint=None,
+    checkpoint_every: int = 100,
+) -> FitResult:
+    """Minimise ``loss(params, batch, key)`` (a scalar) over ``steps`` updates.
+
+    Args:
+      loss: the loss; it may return ``(value, aux)``, aux is ignored.
+      params: initial params (e.g. from `Network.init`).
+      optimizer: any optax transformation.
+      data: ``data(key, step) -> batch`` or an iterable of batches.
+      steps: number of updates.
+      key: PRNG key for data and loss (default ``jax.random.key(0)``).
+      trainable: param paths (``"ctx"``, ``"ctx.W_rec"``) to train; the rest
+        stay fixed. Default: all.
+      evaluate: ``evaluate(params, key) -> float``, logged every ``eval_every``.
+      log_every: record the loss every this many steps.
+      progress: progress bar (default: on a terminal).
+      checkpoint: folder to save params, optimiser state and step every
+        ``checkpoint_every`` steps; an existing checkpoint there is resumed.
+    Raises:
+      NonFiniteError: the loss became NaN or inf; ``err.params`` holds the
+        last params with a finite loss, ``err.step`` the failing step.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise RunInputError(f"steps must be an int >= 1, got {steps!r}")
+    key = jax.random.key(0) if key is None else key
+    if trainable is not None:
+        optimizer = optax.multi_transform(
+            {"train": optimizer, "freeze": optax.set_to_zero()}, _labels(params, trainable))
+    opt_state = optimizer.init(params)
+    start = 0
+    if checkpoint is not None and (Path(checkpoint) / "checkpoint.json").exists():
+        (params, opt_state), meta = checkpoints.load(checkpoint, like=(params, opt_state))
+        start = int(meta["step"])
+    update = _update_fn(loss, optimizer)
+    batches = None if callable(data) else iter(data)
+    history = {"step": [], "loss": [], "eval_step": [], "eval": []}
+    bar = tqdm(total=steps, initial=start, desc="brainsim fit", unit="step",
+               disable=not (sys.stderr.isatty() if progress is None else progress))
+    last_good = params  # params whose loss was finite (the initial ones, until a step succeeds)
+    for step in range(start, steps):
+        k_data, k_loss, k_eval = jax.random.split(jax.random.fold_in(key, step), 3)
+        batch = data(k_data, step) if batches is None else next(batches)
+        new_params, new_opt_state, value = update(params, opt_state, batch, k_loss)
+        value = float(value)
+        if not np.isfinite(value):
+            bar.close()
+            last = history["loss"][-1] if history["loss"] else None
+            error = NonFiniteError(
+                f"the loss became {value} at step {step} (last logged finite loss: {last}); "
+                "lower the learning rate, clip gradients (optax.clip_by_global_norm) or check "
+                "the run with check_finite=True. The last finite params are on this error's "
+                "`.params`."
+            )
+            error.params, error.step = last_good, step
+            raise error
+        last_good = params
+        params, opt_state = new_params, new_opt_state
+        if step % log_every == 0 or step == steps - 1:
+            history["step"].append(step)
+            history["loss"].append(value)
+            bar.set_postfix(loss=f"{value:.4g}")
+        if evaluate is not None and (step % eval_every == 0 or step == steps - 1):
+            history["eval_step"].append(step)
+            history["eval"].append(float(evaluate(params, k_eval)))
+        if checkpoint is not None and ((step + 1) % checkpoint_every == 0 or step == steps - 1):
+            checkpoints.save(checkpoint, (params, opt_state), {"step": step + 1}, step=step + 1)
+        bar.update(1)
+    bar.close()
+    return FitResult(params=params, opt_state=opt_state, history=history)
+
+
+def _update_fn(loss, optimizer):
+    def scalar_loss(params, batch, key):
+        value = loss(params, batch, key)
+        return value[0] if isinstance(value, tuple) else value
+
+    @jax.jit
+    def update(params, opt_state, batch, key):
+        value, grads = jax.value_and_grad(scalar_loss)(params, batch, key)
+        # optax mixes Python floats with int32 step counts, which a user's
+        # strict dtype-promotion setting would refuse inside the optimiser
+        with jax.numpy_dtype_promotion("standard"):
+            updates, opt_state = optimizer.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, value
+
+    return update
+
+
+def _labels(params, trainable: Sequence[str]):
+    """``"train"``/``"freeze"`` per leaf, from the trainable paths."""
+    for path in trainable:
+        param_paths.get(params, path)  # a clear error for an unknown path
+    resolved = [".".join(param_paths._resolve(params, path)) for path in trainable]
+
+    def label(key_path, _):
+        name = ".".join(param_paths._key_name(k) for k in key_path)
+        chosen = any(name == r or name.startswith(r + ".") for r in resolved)
+        return "train" if chosen else "freeze"
+
+    return jax.tree_util.tree_map_with_path(label, params)
+
+
+def trial_loss(
+    net,
+    state,
+    *,
+    output: str,
+    loss: str = "mse",
+    remat: int | None = None,
+    truncate: int | None = None,
+) -> Callable:
+    """A supervised loss over a batch of trials of ``net``.
+
+    Args:
+      net: the network; state: the state every trial starts from.
+      output: the recorded port compared with the targets (logits for
+        ``loss="cross_entropy"``, whose targets are integer class labels).
+      loss: ``"mse"`` or ``"cross_entropy"``.
+      remat, truncate: passed to `Network.run`.
+    Returns:
+      ``loss_fn(params, batch, key)``; ``batch`` is ``{"inputs": {port:
+      (B, T, ...)}, "targets": (B, T, ...), "mask": (B, T)}`` (mask optional).
+    """
+    if loss not in ("mse", "cross_entropy"):
+        raise RunInputError(f"loss must be 'mse' or 'cross_entropy', got {loss!r}")
+
+    def one_trial(params, inputs):
+        steps = next(iter(inputs.values())).shape[0]
+        _, trace = net.run(params, state, steps, inputs=inputs, record=[output],
+                           remat=remat, truncate=truncate)
+        return trace[output]
+
+    def loss_fn(params, batch: Mapping, key=None):
+        outputs = jax.vmap(one_trial, in_axes=(None, 0))(params, batch["inputs"])
+        targets = batch["targets"]
+        if loss == "mse":
+            per_step = jnp.mean((outputs - targets) ** 2, axis=tuple(range(2, outputs.ndim)))
+        else:
+            per_step = optax.softmax_cross_entropy_with_integer_labels(outputs, targets)
+        mask = batch.get("mask")
+        if mask is None:
+            return jnp.mean(per_step)
+        return jnp.sum(per_step * mask) / jnp.maximum(jnp.sum(mask), 1.0)
+
+    return loss_fn
