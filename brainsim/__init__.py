@@ -11,7 +11,7 @@
     state, trace = net.run(params, state, steps=1000, record=["a.rate"])
 """
 
-from brainsim import plot, train
+from brainsim import plasticity, plot, tasks, train
 from brainsim.connectome import Connectome
 from brainsim.errors import (
     BrainsimError,
@@ -22,7 +22,7 @@ from brainsim.errors import (
 )
 from brainsim.network import Network, build
 from brainsim.params import get, paths, set  # noqa: A004 - bs.set mirrors bs.get
-from brainsim.populations import HopfPopulation, LIFPopulation, RatePopulation
+from brainsim.populations import HopfPopulation, LIFPopulation, RatePopulation, SoftmaxPolicy
 from brainsim.ports import Port
 from brainsim.projection import Projection
 from brainsim.region import Region, StepContext
@@ -46,11 +46,13 @@ __all__ = [
     "Port",
     "Projection",
     "RatePopulation",
+    "SoftmaxPolicy",
     "Region",
     "RunInputError",
     "StepContext",
     "SweepResult",
     "WiringError",
+    "plasticity",
     "plot",
     "train",
     "build",
@@ -59,6 +61,7 @@ __all__ = [
     "run",
     "set",
     "spike",
+    "tasks",
     "sweep",
     "trace_count",
 ]

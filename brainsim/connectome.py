@@ -92,6 +92,7 @@ class Connectome:
         scale: float = 1.0,
         sign: int | None = None,
         weight=None,
+        plasticity=None,
     ) -> Projection:
         """Project output port ``source`` ("region.port") onto input ``target``.
 
@@ -111,6 +112,8 @@ class Connectome:
           sign: ``+1`` or ``-1`` to constrain every weight's sign.
           weight: initial weight matrix ``(n_src, n_dst)``; implies
             ``kind="matrix"``.
+          plasticity: a local learning rule (`brainsim.plasticity`) that
+            updates this projection's weights every step.
         Returns:
           the new `Projection`; its ``name`` is its key in params and state.
         """
@@ -146,10 +149,13 @@ class Connectome:
             )
         if not (isinstance(scale, numbers.Real) and math.isfinite(scale)):
             raise WiringError(f"scale must be a finite number, got {scale!r}")
+        if plasticity is not None:
+            _check_plasticity(plasticity, kind, edge_steps is not None or edge_ms is not None,
+                              source, target)
         proj = Projection(
             src, src_port, dst, dst_port, kind=kind, delay=steps, delay_ms=delay_ms,
             fan_in=fan_in, scale=float(scale), sign=sign, matrix=matrix,
-            edge_delay=edge_steps, edge_delay_ms=edge_ms,
+            edge_delay=edge_steps, edge_delay_ms=edge_ms, plasticity=plasticity,
         )
         if any(p.name == proj.name for p in self._projections):
             raise WiringError(
@@ -179,6 +185,21 @@ class Connectome:
                 f"its {side} are: {sorted(ports)}"
             )
         return region_name, port
+
+
+def _check_plasticity(rule, kind, per_edge, source, target) -> None:
+    from brainsim.plasticity import RULES  # the rules know nothing of connectomes
+
+    if not isinstance(rule, RULES):
+        raise WiringError(
+            f"{source} -> {target}: plasticity must be one of "
+            f"{[r.__name__ for r in RULES]} from brainsim.plasticity, got {rule!r}"
+        )
+    if kind not in ("dense", "matrix") or per_edge:
+        raise WiringError(
+            f"{source} -> {target}: plasticity needs a dense or matrix projection without "
+            f"per-edge delays (got kind={kind!r})"
+        )
 
 
 def _check_region(name: str, region) -> None:

@@ -54,6 +54,7 @@ def build(connectome: Connectome, dt: float = 1.0) -> "Network":
     if not regions:
         raise WiringError("the connectome has no regions; add() some first")
     projections = tuple(_resolve_delay(p, dt) for p in connectome.projections)
+    projections = tuple(_resolve_plasticity(p, dict(connectome.regions)) for p in projections)
     _check_required_inputs(regions, projections)
     names = [name for name, _ in regions]
     instant = [(p.src, p.dst) for p in projections if p.delay == 0]
@@ -103,6 +104,11 @@ class Network:
     def region(self) -> Mapping[str, object]:
         """Regions by name."""
         return dict(self.regions)
+
+    @functools.cached_property
+    def projection(self) -> Mapping[str, Projection]:
+        """Projections by name."""
+        return {p.name: p for p in self.projections}
 
     @functools.cached_property
     def input_ports(self) -> Mapping[str, Port]:
@@ -230,6 +236,42 @@ def _resolve_delay(p: Projection, dt: float) -> Projection:
     if p.delay_ms > 0:
         steps = max(steps, 1)  # a real delay shorter than dt/2 is still a delay
     return dataclasses.replace(p, delay=steps)
+
+
+def _resolve_plasticity(p: Projection, regions) -> Projection:
+    """Check a rule's ports and fill in its default ``post`` port."""
+    rule = p.plasticity
+    if rule is None:
+        return p
+    outputs = {f"{n}.{q}": port for n, r in regions.items() for q, port in r.outputs.items()}
+    n_dst = regions[p.dst].inputs[p.dst_port].size
+    post = rule.post
+    if post is None:
+        fits = [f"{p.dst}.{q}" for q, port in regions[p.dst].outputs.items() if port.size == n_dst]
+        if len(fits) != 1:
+            raise WiringError(
+                f"{p.name}: cannot tell which output of {p.dst!r} is the postsynaptic activity "
+                f"(candidates {fits}); give the rule post='region.port'"
+            )
+        post = fits[0]
+    for role, path in (("post", post), ("modulator", rule.modulator)):
+        if path is None:
+            continue
+        if path not in outputs:
+            raise WiringError(
+                f"{p.name}: the rule's {role} {path!r} is not an output port; outputs are "
+                f"{sorted(outputs)}"
+            )
+    if outputs[post].size != n_dst:
+        raise WiringError(
+            f"{p.name}: post {post} has size {outputs[post].size}, the target port {n_dst}"
+        )
+    if rule.modulator is not None and outputs[rule.modulator].size not in (1, n_dst):
+        raise WiringError(
+            f"{p.name}: modulator {rule.modulator} must be a scalar or have the target's "
+            f"size {n_dst}, got shape {outputs[rule.modulator].shape}"
+        )
+    return dataclasses.replace(p, plasticity=dataclasses.replace(rule, post=post))
 
 
 def _check_required_inputs(regions, projections) -> None:

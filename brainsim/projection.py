@@ -78,6 +78,8 @@ class Projection:
       delay_ms: delay in ms, converted to steps by `brainsim.build`.
       edge_delay: per-edge delays in steps, ``(n_src, n_dst)`` ints ``>= 1``.
       edge_delay_ms: per-edge delays in ms, converted by `brainsim.build`.
+      plasticity: a rule of `brainsim.plasticity`; the weights then live in
+        state (``{"weight", "rule"}``) and the rule's rates in params.
       fan_in: inputs per target unit (``"sparse"`` only).
       scale: scale of the initial weights (see the kinds above).
       sign: ``+1`` or ``-1`` to force the sign of every weight, else ``None``.
@@ -97,6 +99,7 @@ class Projection:
     matrix: FrozenArray | None = None
     edge_delay: FrozenArray | None = None
     edge_delay_ms: FrozenArray | None = None
+    plasticity: object | None = None
 
     @property
     def name(self) -> str:
@@ -114,6 +117,14 @@ class Projection:
 
 def init_projection(proj: Projection, key, n_src: int, n_dst: int):
     """Initial ``(params, state)`` of a projection between ports of these sizes."""
+    params, state = _init_weights(proj, key, n_src, n_dst)
+    if proj.plasticity is None:
+        return params, state
+    rule_params, rule_state = proj.plasticity.init(params["weight"].shape)
+    return rule_params, {**state, "weight": params["weight"], "rule": rule_state}
+
+
+def _init_weights(proj: Projection, key, n_src: int, n_dst: int):
     dtype = float_dtype()
     if proj.kind == "dense":
         w = jax.random.normal(key, (n_src, n_dst), dtype) * (proj.scale / np.sqrt(n_src))
@@ -173,7 +184,7 @@ def apply_projection(proj: Projection, params, state, x, dst_shape, signs):
     if proj.kind == "identity":
         return x
     flat = x.reshape(-1)
-    w = params["weight"]
+    w = state["weight"] if proj.plasticity is not None else params["weight"]
     if proj.kind in ("dense", "matrix"):
         y = flat @ signed_weight(w, signs)
     elif proj.kind == "sparse":

@@ -8,7 +8,8 @@ topological order):
 2. call the region's ``step`` with its params, state, those inputs and a
    `StepContext` whose key is ``fold_in(fold_in(run_key, t), region_index)``;
 
-then write this step's outputs into the ring buffers and advance ``t``.
+then apply the plasticity rules of plastic projections (`brainsim.plasticity`),
+write this step's outputs into the ring buffers and advance ``t``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def advance(net, params, state, external: Mapping[str, jax.Array]):
     step_key = jax.random.fold_in(state["key"], t)
     key_index = {name: i for i, (name, _) in enumerate(net.regions)}
     signals: dict[str, jax.Array] = {}
+    presynaptic = {}  # what each plastic projection delivered this step
     new_regions = {}
     for name in net.order:
         region = net.region[name]
@@ -54,6 +56,8 @@ def advance(net, params, state, external: Mapping[str, jax.Array]):
                         p, params[p.name], state["projections"][p.name], pre, port.shape,
                         net.signs[p.name],
                     )
+                    if p.plasticity is not None:
+                        presynaptic[p.name] = pre.reshape(-1)
                 total = y if total is None else total + y
             if total is None:
                 total = jnp.full(port.shape, port.default, float_dtype())
@@ -67,5 +71,21 @@ def advance(net, params, state, external: Mapping[str, jax.Array]):
         source: delay_lines.write(buffer, signals[source], net.buffer_lengths[source], t)
         for source, buffer in state["delays"].items()
     }
-    new_state = {**state, "t": t + 1, "regions": new_regions, "delays": new_delays}
+    new_projections = dict(state["projections"])
+    for name, x in presynaptic.items():
+        new_projections[name] = _learn(net.projection[name], params[name], state["projections"][name],
+                                       x, signals, dt)
+    new_state = {**state, "t": t + 1, "regions": new_regions, "delays": new_delays,
+                 "projections": new_projections}
     return new_state, signals
+
+
+def _learn(p, params, state, x, signals, dt):
+    """Apply a projection's plasticity rule to its weights after the step."""
+    rule = p.plasticity
+    y = signals[rule.post].reshape(-1)
+    m = None if rule.modulator is None else signals[rule.modulator]
+    if m is not None:  # a scalar, or one value per postsynaptic unit (a row to broadcast)
+        m = m.reshape(()) if m.size == 1 else m.reshape(1, -1)
+    weight, rule_state = rule.update(params, state["rule"], state["weight"], x, y, m, dt)
+    return {**state, "weight": weight, "rule": rule_state}

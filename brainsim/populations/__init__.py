@@ -6,6 +6,7 @@ They let the engine be used and tested on its own; the anatomical regions of
 
 from brainsim.populations.hopf import HopfPopulation
 from brainsim.populations.lif import LIFPopulation
+from brainsim.populations.policy import SoftmaxPolicy
 from brainsim.populations.rate import RatePopulation
 
-__all__ = ["HopfPopulation", "LIFPopulation", "RatePopulation"]
+__all__ = ["HopfPopulation", "LIFPopulation", "RatePopulation", "SoftmaxPolicy"]

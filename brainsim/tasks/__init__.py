@@ -1,0 +1,10 @@
+"""Tasks that run inside the loop: environments obeying the Region contract.
+
+A task reads the brain's ``action`` and emits ``obs``, ``reward``, ``done``
+(and ``target`` where a correct answer exists), so the closed loop brain ->
+action -> task -> observation and reward -> brain runs in one compiled scan.
+"""
+
+from brainsim.tasks.bandit import Bandit
+
+__all__ = ["Bandit"]
