@@ -98,7 +98,8 @@ def test_climbing_fibre_rule_learns_a_linear_map():
     brain.add("pf", bs.RatePopulation(n=20, activation="linear"))
     brain.add("pc", bs.RatePopulation(n=3, activation="linear"))
     brain.add("error", bs.RatePopulation(n=3, activation="linear"))  # carries actual - target
-    brain.connect("pf.rate", "pc.input", scale=0.0, plasticity=ClimbingFibre(modulator="error.rate", eta=0.02, lag=0))
+    rule = ClimbingFibre(modulator="error.rate", eta=0.02, lag=0)  # the error of this very step
+    brain.connect("pf.rate", "pc.input", scale=0.0, plasticity=rule)
     brain.connect("pc.rate", "error.input", kind="identity")
     net = bs.build(brain)
     params, state = net.init(jax.random.key(0), overrides={"pf.tau": 1.0, "pc.tau": 1.0,
@@ -119,7 +120,8 @@ def test_gradients_flow_through_a_plastic_run(x64):
     def loss(learning):
         p = {**params, "src.rate->out.input": learning}
         final, trace = net.run(p, state, 30, inputs={"src.input": jnp.asarray(inputs)}, record=["out.rate"])
-        return jnp.sum(trace["out.rate"] ** 2) + jnp.sum(final["projections"]["src.rate->out.input"]["weight"])
+        weight = final["projections"]["src.rate->out.input"]["weight"]
+        return jnp.sum(trace["out.rate"] ** 2) + jnp.sum(weight)
 
     # the loss curves steeply in eta: a finer finite-difference step keeps its truncation error small
     check_grads(loss, (params["src.rate->out.input"],), order=1, modes=["fwd", "rev"], eps=1e-6)
