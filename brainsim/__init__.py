@@ -11,7 +11,7 @@
     state, trace = net.run(params, state, steps=1000, record=["a.rate"])
 """
 
-from brainsim import plasticity, plot, tasks, train
+from brainsim import plasticity, plot, rl, tasks, train
 from brainsim.connectome import Connectome
 from brainsim.errors import (
     BrainsimError,
@@ -54,6 +54,7 @@ __all__ = [
     "WiringError",
     "plasticity",
     "plot",
+    "rl",
     "train",
     "build",
     "get",

@@ -1,0 +1,70 @@
+"""Reinforcement learning with the task inside the loop."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+import brainsim as bs
+from regions import Cortex, Dopamine
+
+
+def test_dopamine_rpe_equals_the_td_error_computed_by_hand(key):
+    net = bs.build(bs.Connectome().add("vta", Dopamine()))
+    params, state = net.init(key, overrides={"vta.gamma": 0.9})
+    rng = np.random.default_rng(0)
+    steps = 50
+    values = rng.normal(size=steps).astype(np.float32)
+    rewards = (rng.random(steps) < 0.3).astype(np.float32)
+    resets = np.zeros(steps, np.float32)
+    resets[[0, 20, 35]] = 1.0
+    _, trace = net.run(params, state, steps, record=["vta.rpe"], inputs={
+        "vta.value": values, "vta.reward": rewards, "vta.reset": resets})
+    expected = []
+    for t in range(steps):
+        previous = 0.0 if resets[t] else values[t - 1]
+        expected.append(rewards[t] + 0.9 * values[t] - previous)
+    np.testing.assert_allclose(trace["vta.rpe"], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_discounted_returns_restart_after_done():
+    rewards = jnp.array([1.0, 0.0, 2.0, 1.0, 0.0])
+    done = jnp.array([0.0, 1.0, 0.0, 0.0, 1.0])
+    returns = bs.rl.discounted_returns(rewards, 0.5, done)
+    np.testing.assert_allclose(returns, [1.0, 0.0, 2.5, 1.0, 0.0])
+
+
+def recurrent_bandit_agent():
+    brain = bs.Connectome()
+    brain.add("ctx", Cortex(32))
+    brain.add("policy", bs.SoftmaxPolicy(2))
+    brain.add("value", bs.RatePopulation(n=1, activation="linear"))
+    brain.add("task", bs.tasks.Bandit(2))
+    brain.connect("task.obs", "ctx.input", delay=1)
+    brain.connect("task.reward", "ctx.input", delay=1)  # the last reward, as in meta-RL
+    brain.connect("ctx.rate", "policy.logits", scale=0.1)
+    brain.connect("ctx.rate", "value.input", scale=0.1)
+    brain.connect("policy.action", "task.action", kind="identity")
+    net = bs.build(brain)
+    params, state = net.init(jax.random.key(0), overrides={"value.tau": 1.0, "task.p": [0.2, 0.8]})
+    return net, params, state
+
+
+def better_arm_rate(net, params, state, seed):
+    _, trace = net.run(params, {**state, "key": jax.random.key(seed)}, 400, record=["policy.action"])
+    return float(jnp.mean(trace["policy.action"][:, 1]))
+
+
+def test_a2c_trains_a_recurrent_policy_on_a_bandit():
+    net, params, state = recurrent_bandit_agent()
+    loss = bs.rl.actor_critic_loss(net, state, 40, probs="policy.probs", action="policy.action",
+                                   reward="task.reward", value="value.rate", episodes=16)
+    agent = ["ctx", "value", "ctx.rate->policy.logits", "ctx.rate->value.input",
+             "task.obs->ctx.input", "task.reward->ctx.input"]
+    result = bs.train.fit(loss, params, optax.adam(1e-2), lambda k, s: None, steps=150,
+                          trainable=agent, log_every=10)
+    before = np.mean([better_arm_rate(net, params, state, s) for s in range(3)])
+    after = np.mean([better_arm_rate(net, result.params, state, s) for s in range(3)])
+    assert abs(before - 0.5) < 0.15  # untrained: near chance
+    assert after > 0.9  # trained: the better arm, a wide margin over chance
+    np.testing.assert_array_equal(result.params["task"]["p"], params["task"]["p"])  # the world is fixed
