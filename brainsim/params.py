@@ -105,7 +105,14 @@ def _resolve(params, path: str) -> list[str]:
     if not isinstance(path, str) or not path:
         raise ParamPathError(f"a parameter path is a non-empty string, got {path!r}")
     if "->" in path:
-        top, rest = _resolve_projection(params, path)
+        try:
+            top, rest = _resolve_projection(params, path)
+        except ParamPathError:
+            # a network's params nested in a larger tree: {"net": params, ...}
+            head, _, inner = path.partition(".")
+            if "->" in head or not isinstance(params.get(head), dict):
+                raise
+            return [head] + _resolve(params[head], inner)
     else:
         top, _, rest = path.partition(".")
     if top not in params:

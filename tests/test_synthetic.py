@@ -1,0 +1,78 @@
+"""Synthetic gradients at truncation boundaries (cerebellar feedback estimation)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+import brainsim as bs
+from brainsim import synthetic
+from regions import Cortex
+
+STEPS, BATCH = 20, 32
+
+
+def delayed_cue_task():
+    brain = bs.Connectome()
+    brain.add("cue", bs.RatePopulation(n=2, activation="linear"))
+    brain.add("ctx", Cortex(32))
+    brain.add("out", bs.RatePopulation(n=1, activation="linear"))
+    brain.connect("cue.rate", "ctx.input")
+    brain.connect("ctx.rate", "out.input", scale=0.3)
+    net = bs.build(brain, dt=1.0)
+    params, state = net.init(jax.random.key(0), overrides={"cue.tau": 1.0, "out.tau": 1.0,
+                                                          "ctx.tau": 2.0})
+    params = bs.set(params, "ctx.W_rec", bs.get(params, "ctx.W_rec") * 0.6)
+
+    def data(key, step):
+        sign = jax.random.bernoulli(key, 0.5, (BATCH,))
+        cue = jnp.zeros((BATCH, STEPS, 2)).at[:, 0, :].set(jax.nn.one_hot(sign.astype(jnp.int32), 2))
+        late = (jnp.arange(STEPS) >= STEPS - 2)[None, :, None].astype(jnp.float32)
+        target = jnp.where(sign, 1.0, -1.0)[:, None, None] * late
+        return {"inputs": {"cue.input": cue}, "targets": target.astype(jnp.float32)}
+
+    return net, params, state, data
+
+
+def test_without_a_predictor_it_is_exactly_truncated_bptt():
+    net, params, state, data = delayed_cue_task()
+    predictor, wiring = synthetic.init_predictor(jax.random.key(1), 32)
+    batch = data(jax.random.key(2), 0)
+    control = synthetic.synthetic_gradient_loss(net, state, region="ctx", window=1, output="out.rate",
+                                                wiring=wiring, use_predictor=False)
+    truncated = bs.train.trial_loss(net, state, output="out.rate", truncate=1)
+    g_control = jax.grad(lambda p: control({"net": p, "predictor": predictor}, batch)[0])(params)
+    g_truncated = jax.grad(lambda p: truncated(p, batch) * STEPS)(params)  # mean -> sum over steps
+    for a, b in zip(jax.tree_util.tree_leaves(g_control), jax.tree_util.tree_leaves(g_truncated)):
+        np.testing.assert_allclose(a, b, rtol=2e-4, atol=1e-6)
+
+
+def test_the_cerebellar_predictor_learns_the_future_gradient():
+    net, params, state, data = delayed_cue_task()
+    predictor, wiring = synthetic.init_predictor(jax.random.key(1), 32)
+    loss = synthetic.synthetic_gradient_loss(net, state, region="ctx", window=1, output="out.rate",
+                                             wiring=wiring)
+    labels = {"net": jax.tree_util.tree_map(lambda _: "frozen", params),
+              "predictor": jax.tree_util.tree_map(lambda _: "learn", predictor)}
+    optimizer = optax.multi_transform({"frozen": optax.set_to_zero(), "learn": optax.adam(1e-3)}, labels)
+    trained = bs.train.fit(loss, {"net": params, "predictor": predictor}, optimizer, data,
+                           steps=1500).params["predictor"]
+
+    # the true gradient of all future losses with respect to the cortical state at step 5
+    batch = data(jax.random.key(7), 0)
+    drive = batch["inputs"]["cue.input"][0]
+    target = batch["targets"][0]
+    middle, _ = net.run(params, state, 5, inputs={"cue.input": drive[:5]})
+
+    def future_loss(h):
+        start = {**middle, "regions": {**middle["regions"], "ctx": {"x": h}}}
+        _, trace = net.run(params, start, STEPS - 5, inputs={"cue.input": drive[5:]}, record=["out.rate"])
+        return jnp.sum(jnp.mean((trace["out.rate"] - target[5:]) ** 2, axis=1))
+
+    h = middle["regions"]["ctx"]["x"]
+    true = np.asarray(jax.grad(future_loss)(h))
+    predicted = np.asarray(synthetic.predict(trained, wiring, h))
+    untrained = np.asarray(synthetic.predict(predictor, wiring, h))
+    assert np.all(untrained == 0.0)
+    assert np.corrcoef(true, predicted)[0, 1] > 0.8
+    assert 0.5 < np.linalg.norm(predicted) / np.linalg.norm(true) < 2.0
