@@ -6,5 +6,8 @@ action -> task -> observation and reward -> brain runs in one compiled scan.
 """
 
 from brainsim.tasks.bandit import Bandit
+from brainsim.tasks.match import DelayedMatch
+from brainsim.tasks.perceptual import PerceptualDecision
+from brainsim.tasks.trial_task import TrialTask
 
-__all__ = ["Bandit"]
+__all__ = ["Bandit", "DelayedMatch", "PerceptualDecision", "TrialTask"]

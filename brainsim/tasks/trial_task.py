@@ -1,0 +1,114 @@
+"""Trial-structured tasks: one definition, two faces.
+
+A task in the manner of NeuroGym (Molano-Mazon et al. 2022) is a sequence
+of epochs (fixation, stimulus, delay, decision) of fixed lengths in steps.
+A subclass defines only how to draw one trial:
+
+    sample_trial(params, key) -> (obs (T, n_obs), target (T,) int, mask (T,))
+
+``target`` is the correct action at each step (0 = fixate) and ``mask``
+marks the steps that are scored (the decision epoch). From it come
+
+1. `trials` (supervised face): a batch of trials as arrays,
+   ``{"inputs": (B, T, n_obs), "targets": (B, T), "mask": (B, T)}``, for
+   `brainsim.train` (cross-entropy on the targets);
+2. the node face (this class obeys the Region contract): trials play back
+   to back; each step the task emits ``obs`` and the one-hot ``target``, and
+   ``done`` = 1 on the last step of a trial, after which the next trial is
+   drawn with the step's key. The agent answers an observation on the same
+   step, so its ``action`` reaches the task one step later: wire it with
+   ``delay=1`` (the loop task -> agent -> task needs one anyway). The task
+   scores that action against the previous step's target: ``reward`` = 1 when
+   they match on a scored step, and ``scored`` = 1 marks such steps.
+
+Task parameters (coherences, noise, reward probabilities) live in params;
+epoch lengths are structure (they set the trial's shape).
+"""
+
+from __future__ import annotations
+
+import abc
+
+import jax
+import jax.numpy as jnp
+
+from brainsim.ports import Port
+from brainsim.region import Region
+
+
+class TrialTask(Region):
+    """Base class of trial tasks; subclasses are frozen dataclasses."""
+
+    @property
+    @abc.abstractmethod
+    def n_obs(self) -> int:
+        """Observation size."""
+
+    @property
+    @abc.abstractmethod
+    def n_actions(self) -> int:
+        """Number of actions, fixation (0) included."""
+
+    @property
+    @abc.abstractmethod
+    def trial_length(self) -> int:
+        """Steps per trial."""
+
+    @abc.abstractmethod
+    def task_params(self) -> dict:
+        """Default params of the task (arrays)."""
+
+    @abc.abstractmethod
+    def sample_trial(self, params, key):
+        """One trial: ``(obs (T, n_obs), target (T,) int32, mask (T,))``."""
+
+    # -- supervised face -------------------------------------------------------
+    def trials(self, params, key, batch: int) -> dict:
+        """``batch`` trials as arrays (see the module docstring)."""
+        obs, target, mask = jax.vmap(lambda k: self.sample_trial(params, k))(
+            jax.random.split(key, batch))
+        return {"inputs": obs, "targets": target, "mask": mask}
+
+    # -- node face -------------------------------------------------------------
+    @property
+    def inputs(self):
+        return {"action": Port(self.n_actions, "event")}
+
+    @property
+    def outputs(self):
+        return {
+            "obs": Port(self.n_obs),
+            "target": Port(self.n_actions),
+            "reward": Port((), "scalar"),
+            "done": Port((), "event"),
+            "scored": Port((), "event"),
+        }
+
+    def init(self, key):
+        params = self.task_params()
+        obs, target, mask = self.sample_trial(params, key)
+        previous = {"last_target": jnp.zeros((), jnp.int32), "last_mask": jnp.zeros((), mask.dtype)}
+        return params, {"obs": obs, "target": target, "mask": mask, "t": jnp.zeros((), jnp.int32),
+                        **previous}
+
+    def step(self, params, state, inputs, ctx):
+        t = state["t"]
+        obs = state["obs"][t]
+        target = jax.nn.one_hot(state["target"][t], self.n_actions, dtype=obs.dtype)
+        # the action arriving now answers the previous step's observation
+        answered = jax.nn.one_hot(state["last_target"], self.n_actions, dtype=obs.dtype)
+        scored = state["last_mask"]
+        reward = scored * jnp.sum(inputs["action"] * answered)
+        last = t == self.trial_length - 1
+        fresh = self.sample_trial(params, ctx.key)
+        new_state = jax.tree_util.tree_map(
+            lambda new, old: jnp.where(last, new, old),
+            {"obs": fresh[0], "target": fresh[1], "mask": fresh[2]},
+            {k: state[k] for k in ("obs", "target", "mask")},
+        )
+        new_state["t"] = jnp.where(last, 0, t + 1).astype(jnp.int32)
+        new_state["last_target"] = state["target"][t]
+        new_state["last_mask"] = state["mask"][t]
+        done = last.astype(obs.dtype)
+        return new_state, {"obs": obs, "target": target, "reward": reward, "done": done,
+                           "scored": scored}
