@@ -5,9 +5,9 @@ frames it (after Britten et al. 1992; Roitman & Shadlen 2002). A trial has
 a fixation epoch, a stimulus epoch and a decision epoch. Observations are
 ``[fixation cue, evidence 1, evidence 2]``; during the stimulus, evidence
 ``i`` is ``(1 + coh) / 2`` for the correct side and ``(1 - coh) / 2`` for the
-other, plus independent Gaussian noise of std ``sigma`` per step. The coherence ``coh`` is drawn from ``coherences`` (in [0, 1]).
-The agent must fixate (action 0) until the fixation cue goes off, then
-choose 1 or 2.
+other, plus independent Gaussian noise of std ``sigma`` per step. The
+coherence ``coh`` is drawn from ``coherences`` (in [0, 1]). The agent must
+fixate (action 0) until the fixation cue goes off, then choose 1 or 2.
 
 Params: ``coherences`` (the set drawn from), ``sigma``. Structure: epoch
 lengths in steps.
