@@ -42,7 +42,7 @@ def discounted_returns(rewards, gamma, done=None):
 def actor_critic_loss(net, state, steps: int, *, probs: str, action: str, reward: str,
                       value: str | None = None, done: str | None = None, episodes: int = 8,
                       gamma: float = 0.9, value_weight: float = 0.5,
-                      entropy_weight: float = 0.01, inputs=None):
+                      entropy_weight: float = 0.01, inputs=None, reward_delay: int = 0):
     """The A2C (or, without ``value``, REINFORCE) loss of a closed-loop run.
 
     Args:
@@ -55,6 +55,10 @@ def actor_critic_loss(net, state, steps: int, *, probs: str, action: str, reward
       episodes: episodes per loss evaluation, run in parallel (vmap).
       gamma, value_weight, entropy_weight: discount and loss weights.
       inputs: external inputs shared by every episode (as in `Network.run`).
+      reward_delay: steps between an action and the reward it earns (1 when
+        the action reaches the task through a ``delay=1`` projection, as with
+        `brainsim.tasks.TrialTask`); rewards are shifted back onto the steps
+        of the actions that earned them.
     Returns:
       ``loss(params, batch, key) -> (loss, metrics)``, usable with
       `brainsim.train.fit` (``batch`` is ignored; ``key`` draws the episodes).
@@ -70,6 +74,8 @@ def actor_critic_loss(net, state, steps: int, *, probs: str, action: str, reward
         traces = jax.vmap(episode, in_axes=(None, 0))(params, jax.random.split(key, episodes))
         p, a = traces[probs], traces[action]
         r = traces[reward].reshape(episodes, steps)
+        if reward_delay:
+            r = jnp.concatenate([r[:, reward_delay:], jnp.zeros_like(r[:, :reward_delay])], axis=1)
         d = None if done is None else traces[done].reshape(episodes, steps)
         returns = jax.vmap(lambda r_, d_: discounted_returns(r_, gamma, d_),
                            in_axes=(0, None if d is None else 0))(r, d)
@@ -77,7 +83,7 @@ def actor_critic_loss(net, state, steps: int, *, probs: str, action: str, reward
             v = jnp.mean(returns, axis=0, keepdims=True) * jnp.ones_like(returns)
         else:
             v = traces[value].reshape(episodes, steps)
-        advantage = returns - v
+        advantage = lax.stop_gradient(returns) - v
         log_pi = jnp.log(jnp.sum(p * a, axis=-1) + 1e-8)
         entropy = -jnp.sum(p * jnp.log(p + 1e-8), axis=-1)
         policy_loss = -jnp.mean(log_pi * lax.stop_gradient(advantage))

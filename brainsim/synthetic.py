@@ -83,7 +83,7 @@ def synthetic_gradient_loss(net, state, *, region: str, window: int, output: str
     def with_region(start, h):
         return {**start, "regions": {**start["regions"], region: unravel(h)}}
 
-    def trial(params, inputs, targets):
+    def trial(params, inputs, targets, key):
         steps = targets.shape[0]
         if steps % window:
             raise RunInputError(f"window={window} must divide the trial length {steps}")
@@ -112,12 +112,15 @@ def synthetic_gradient_loss(net, state, *, region: str, window: int, output: str
                 (predict(params["predictor"], wiring, h) - lax.stop_gradient(dh)) ** 2), 0.0)
             return end, (j, mse, pred_loss)
 
-        _, (j, mse, pred_loss) = lax.scan(one_window, state, xs)
+        start = state if key is None else {**state, "key": key}
+        _, (j, mse, pred_loss) = lax.scan(one_window, start, xs)
         total = jnp.sum(j) + (jnp.sum(pred_loss) if use_predictor else 0.0)
         return total, jnp.mean(mse)
 
     def loss(params, batch, key=None):
-        totals, mses = jax.vmap(trial, in_axes=(None, 0, 0))(params, batch["inputs"], batch["targets"])
+        keys = None if key is None else jax.random.split(key, batch["targets"].shape[0])
+        totals, mses = jax.vmap(trial, in_axes=(None, 0, 0, None if keys is None else 0))(
+            params, batch["inputs"], batch["targets"], keys)
         return jnp.mean(totals), {"mse": jnp.mean(mses)}
 
     return loss

@@ -95,12 +95,14 @@ def fit(
             {"train": optimizer, "freeze": optax.set_to_zero()}, _labels(params, trainable))
     opt_state = optimizer.init(params)
     start = 0
+    history = {"step": [], "loss": [], "eval_step": [], "eval": []}
     if checkpoint is not None and (Path(checkpoint) / "checkpoint.json").exists():
         (params, opt_state), meta = checkpoints.load(checkpoint, like=(params, opt_state))
-        start = int(meta["step"])
+        start, history = int(meta["step"]), meta["history"]
     update = _update_fn(loss, optimizer)
     batches = None if callable(data) else iter(data)
-    history = {"step": [], "loss": [], "eval_step": [], "eval": []}
+    for _ in range(start if batches is not None else 0):  # a resumed run skips used batches
+        next(batches)
     bar = tqdm(total=steps, initial=start, desc="brainsim fit", unit="step",
                disable=not (sys.stderr.isatty() if progress is None else progress))
     last_good = params  # params whose loss was finite (the initial ones, until a step succeeds)
@@ -130,7 +132,8 @@ def fit(
             history["eval_step"].append(step)
             history["eval"].append(float(evaluate(params, k_eval)))
         if checkpoint is not None and ((step + 1) % checkpoint_every == 0 or step == steps - 1):
-            checkpoints.save(checkpoint, (params, opt_state), {"step": step + 1}, step=step + 1)
+            checkpoints.save(checkpoint, (params, opt_state), {"step": step + 1, "history": history},
+                             step=step + 1)
         bar.update(1)
     bar.close()
     return FitResult(params=params, opt_state=opt_state, history=history)
@@ -157,11 +160,11 @@ def _labels(params, trainable: Sequence[str]):
     """``"train"``/``"freeze"`` per leaf, from the trainable paths."""
     for path in trainable:
         param_paths.get(params, path)  # a clear error for an unknown path
-    resolved = [".".join(param_paths._resolve(params, path)) for path in trainable]
+    resolved = [tuple(param_paths._resolve(params, path)) for path in trainable]
 
     def label(key_path, _):
-        name = ".".join(param_paths._key_name(k) for k in key_path)
-        chosen = any(name == r or name.startswith(r + ".") for r in resolved)
+        keys = tuple(param_paths._key_name(k) for k in key_path)
+        chosen = any(keys[: len(r)] == r for r in resolved)  # whole keys, not string prefixes
         return "train" if chosen else "freeze"
 
     return jax.tree_util.tree_map_with_path(label, params)
@@ -187,19 +190,32 @@ def trial_loss(
     Returns:
       ``loss_fn(params, batch, key)``; ``batch`` is ``{"inputs": {port:
       (B, T, ...)}, "targets": (B, T, ...), "mask": (B, T)}`` (mask optional).
+      The key (split per trial) sets each trial's noise; without one, every
+      trial runs with ``state``'s own key.
     """
     if loss not in ("mse", "cross_entropy"):
         raise RunInputError(f"loss must be 'mse' or 'cross_entropy', got {loss!r}")
 
-    def one_trial(params, inputs):
-        steps = next(iter(inputs.values())).shape[0]
-        _, trace = net.run(params, state, steps, inputs=inputs, record=[output],
+    def one_trial(params, inputs, key, steps):
+        start = state if key is None else {**state, "key": key}
+        _, trace = net.run(params, start, steps, inputs=inputs, record=[output],
                            remat=remat, truncate=truncate)
         return trace[output]
 
     def loss_fn(params, batch: Mapping, key=None):
-        outputs = jax.vmap(one_trial, in_axes=(None, 0))(params, batch["inputs"])
         targets = batch["targets"]
+        if not batch.get("inputs"):
+            raise RunInputError("batch['inputs'] must map input ports to (B, T, ...) arrays")
+        size, steps = targets.shape[0], targets.shape[1]
+        keys = None if key is None else jax.random.split(key, size)  # fresh noise per trial
+        outputs = jax.vmap(lambda i, k: one_trial(params, i, k, steps),
+                           in_axes=(0, None if keys is None else 0))(batch["inputs"], keys)
+        expected = outputs.shape if loss == "mse" else outputs.shape[:-1]
+        if tuple(targets.shape) != tuple(expected):
+            raise RunInputError(
+                f"targets have shape {tuple(targets.shape)} but {output} gives {tuple(outputs.shape)}"
+                + ("" if loss == "mse" else " (cross-entropy targets are class indices, (B, T))")
+            )
         if loss == "mse":
             per_step = jnp.mean((outputs - targets) ** 2, axis=tuple(range(2, outputs.ndim)))
         else:

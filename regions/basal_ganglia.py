@@ -33,7 +33,7 @@ Params (ms): ``tau`` (40 ms, i.e. GPR's k = 25/s), thresholds ``eps_*``,
 weights ``w_*`` as listed above (GPR 2001 values), ``dopamine`` (0.2), and with
 a cortical input ``eta``, ``tau_e``. Ports: inputs ``salience`` (n),
 ``cortex`` (n_cortex), ``dopamine`` (scalar RPE), ``da_level`` (scalar);
-outputs ``gpi`` (n), ``d1``, ``d2``, ``stn``, ``gpe`` (n), ``salience`` (n).
+outputs ``gpi`` (n), ``d1``, ``d2``, ``stn``, ``gpe`` (n), ``channel_salience`` (n).
 """
 
 from __future__ import annotations

@@ -14,6 +14,10 @@ so the critic updates the features of the state before it:
 normalised by the features' squared norm, so ``eta`` is dimensionless and
 learning is stable for ``eta < 2`` however many features there are.
 
+``rpe_delay`` must equal the wiring delay (in steps) of the projection that
+brings the RPE; the critic cannot see its wiring, so a mismatch pairs errors
+with the wrong features.
+
 Params: ``eta``. Ports: inputs ``features`` (n), ``rpe`` (scalar or
 (channels,)); output ``value`` (same shape as ``rpe``).
 """

@@ -2,8 +2,9 @@
 
 `cerebro_cerebellar` — cortex -> pons (mossy fibres) -> cerebellum ->
 thalamus -> cortex, with the inferior olive comparing the cerebellum's
-output with the cortex's own activity a few milliseconds later, so that the
-cerebellum learns a forward model of the cortex (the cerebellum as a
+output with the cortex's current activity. The cerebellum hears cortex
+``prediction_ms`` late, so matching the present means predicting that far
+ahead of its input: it learns a forward model of the cortex (the cerebellum as a
 predictor of cortical dynamics, e.g. Wolpert, Miall & Kawato 1998; Pemberton
 et al. 2021 for cortico-cerebellar loops in learning).
 
@@ -38,10 +39,9 @@ def cerebro_cerebellar(n_ctx: int = 64, n_mossy: int = 64, n_granule: int = 1024
 
     Args:
       n_ctx, n_mossy, n_granule, n_out, n_thalamus: sizes.
-      loop_ms: delay of each projection around the loop.
-      prediction_ms: how far behind the cortical activity the inferior olive
-        compares with the cerebellar output (the cerebellum learns to predict
-        cortex this far ahead of its input).
+      loop_ms: delay of the projections from cerebellum back to cortex.
+      prediction_ms: delay from cortex to the pons: the cerebellum learns to
+        predict cortex this far ahead of its input.
     """
     brain = bs.Connectome()
     brain.add("ctx", Cortex(n_ctx))
@@ -49,10 +49,10 @@ def cerebro_cerebellar(n_ctx: int = 64, n_mossy: int = 64, n_granule: int = 1024
     brain.add("cb", Cerebellum(n_mossy, n_granule, n_out))
     brain.add("io", InferiorOlive(n_out))
     brain.add("th", Thalamus(n_thalamus))
-    brain.connect("ctx.rate", "pons.input", ms=loop_ms, scale=2.0)
+    brain.connect("ctx.rate", "pons.input", ms=prediction_ms, scale=2.0)
     brain.connect("pons.rate", "cb.mossy", kind="identity")
     brain.connect("cb.dcn", "io.actual", kind="identity")
-    brain.connect("ctx.rate", "io.target", ms=prediction_ms, scale=1.0)
+    brain.connect("ctx.rate", "io.target", scale=1.0)  # the present cortex
     brain.connect("io.error", "cb.climbing", kind="identity", delay=1)
     brain.connect("cb.dcn", "th.driver", ms=loop_ms, scale=2.0)
     brain.connect("th.rate", "ctx.input", ms=loop_ms, scale=1.0)

@@ -7,8 +7,11 @@ state ``V_t`` (port ``value``) and emits
 
     delta_t = r_t + gamma V_t - V_{t-1},
 
-keeping ``V_{t-1}`` in its state; port ``reset`` (1 at an episode start)
-drops the ``V_{t-1}`` term so no error crosses episode boundaries. Any
+keeping ``V_{t-1}`` in its state. Port ``reset`` is 1 on the first step of
+an episode; there the error is the *terminal* error of the episode that
+ended, ``delta_t = r_t - V_{t-1}``: the new state's value is not bootstrapped
+across the boundary, and a reward arriving on that step is credited to the
+last state of the old episode (the action that earned it was taken there). Any
 plasticity rule or region that names the ``rpe`` port receives it.
 
 With ``channels=k`` it is *distributional* (Dabney et al. 2020, Nature 577,
@@ -28,7 +31,9 @@ the ratio ``q = fast / (slow + floor)``, saturating at ``max_gain``:
 ``ach = q / (1 + q / max_gain)``. It is about 1 when errors are as usual,
 large right after the statistics change, and decays as learning catches up
 or the slow mean adapts. Sent to a learner's ``lr_gain`` port, it scales learning
-rates up when the world has changed.
+rates up when the world has changed. Both means start at 0, so a run begins
+with ``ach`` near ``max_gain`` (everything is new) and settles within a few
+``tau_slow``; start from a settled state for a neutral beginning.
 
 Params: dopamine ``gamma`` (and ``alpha_plus``, ``alpha_minus``); ACh
 ``tau_fast``, ``tau_slow`` (ms), ``floor``, ``max_gain``. Ports: dopamine inputs
@@ -81,8 +86,8 @@ class Dopamine(Region):
 
     def step(self, params, state, inputs, ctx):
         value = inputs["value"]
-        previous = state["previous_value"] * (1.0 - inputs["reset"])
-        delta = inputs["reward"] + params["gamma"] * value - previous
+        bootstrap = params["gamma"] * (1.0 - inputs["reset"]) * value
+        delta = inputs["reward"] + bootstrap - state["previous_value"]
         if self.channels is not None:
             delta = jnp.where(delta > 0, params["alpha_plus"], params["alpha_minus"]) * delta
         return {"previous_value": value}, {"rpe": delta}

@@ -47,3 +47,18 @@ def test_loops_can_be_extended(key):
     params, state = net.init(key)
     _, trace = net.run(params, state, 50, record=["m1.rate"])
     assert trace["m1.rate"].shape == (50, 16)
+
+
+def test_the_cerebellum_learns_its_forward_model_of_cortex_in_the_loop(key):
+    net = bs.build(cerebro_cerebellar(), dt=1.0)
+    params, state = net.init(key)
+    steps = 10_000
+    _, trace = net.run(params, state, steps, inputs={"ctx.input": default_drive(64, steps, 1.0)},
+                       record=["io.error"], every=5)
+    error = np.abs(np.asarray(trace["io.error"])).mean(axis=1)
+    assert error[-200:].mean() < 0.5 * error[:200].mean()  # the prediction error falls
+    frozen = bs.set(params, "cb.eta", 0.0)  # control: no climbing-fibre plasticity
+    _, trace = net.run(frozen, state, steps, inputs={"ctx.input": default_drive(64, steps, 1.0)},
+                       record=["io.error"], every=5)
+    control = np.abs(np.asarray(trace["io.error"])).mean(axis=1)
+    assert error[-200:].mean() < 0.5 * control[-200:].mean()

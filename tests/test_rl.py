@@ -22,8 +22,9 @@ def test_dopamine_rpe_equals_the_td_error_computed_by_hand(key):
         "vta.value": values, "vta.reward": rewards, "vta.reset": resets})
     expected = []
     for t in range(steps):
-        previous = 0.0 if resets[t] else values[t - 1]
-        expected.append(rewards[t] + 0.9 * values[t] - previous)
+        previous = values[t - 1] if t > 0 else 0.0
+        bootstrap = 0.0 if resets[t] else 0.9 * values[t]  # no bootstrapping across episodes
+        expected.append(rewards[t] + bootstrap - previous)
     np.testing.assert_allclose(trace["vta.rpe"], expected, rtol=1e-5, atol=1e-6)
 
 
@@ -68,3 +69,30 @@ def test_a2c_trains_a_recurrent_policy_on_a_bandit():
     assert abs(before - 0.5) < 0.15  # untrained: near chance
     assert after > 0.9  # trained: the better arm, a wide margin over chance
     np.testing.assert_array_equal(result.params["task"]["p"], params["task"]["p"])  # the world is fixed
+
+
+def test_no_value_leaks_across_episode_boundaries(key):
+    """Episodes in state A never see reward; those in state B do. A must stay at 0."""
+    from regions import Critic
+
+    brain = bs.Connectome()
+    brain.add("critic", Critic(2))
+    brain.add("vta", Dopamine())
+    brain.connect("critic.value", "vta.value", kind="identity")
+    brain.connect("vta.rpe", "critic.rpe", kind="identity", delay=1)
+    net = bs.build(brain)
+    params, state = net.init(key, overrides={"critic.eta": 0.3, "vta.gamma": 0.9})
+    episodes, length = 100, 5
+    features = np.zeros((2 * episodes * length, 2), np.float32)
+    rewards = np.zeros(2 * episodes * length, np.float32)
+    resets = np.zeros(2 * episodes * length, np.float32)
+    for k in range(2 * episodes):
+        start = k * length
+        resets[start] = 1.0
+        features[start:start + length, k % 2] = 1.0  # A episodes, then B, alternating
+        if k % 2:
+            rewards[start + 2] = 1.0  # B is rewarded inside its episode
+    final, _ = net.run(params, state, len(rewards), inputs={
+        "critic.features": features, "vta.reward": rewards, "vta.reset": resets})
+    w = np.asarray(final["regions"]["critic"]["w"])
+    assert abs(w[0]) < 0.02 and w[1] > 0.1

@@ -133,3 +133,39 @@ def test_unknown_trainable_path_is_named():
     loss = bs.train.trial_loss(net, state, output="out.rate")
     with pytest.raises(bs.ParamPathError, match="ctxx"):
         bs.train.fit(loss, params, optax.adam(1e-3), data, steps=1, trainable=["ctxx"])
+
+
+def test_trainable_region_does_not_train_projections_leaving_it():
+    net, params, state, data = sine_task()
+    loss = bs.train.trial_loss(net, state, output="out.rate")
+    result = bs.train.fit(loss, params, optax.adam(1e-2), data, steps=5, trainable=["ctx"])
+    assert not np.array_equal(result.params["ctx"]["W_rec"], params["ctx"]["W_rec"])
+    np.testing.assert_array_equal(result.params["ctx.rate->out.input"]["weight"],
+                                  params["ctx.rate->out.input"]["weight"])
+
+
+def test_trial_loss_draws_fresh_noise_from_its_key():
+    brain = bs.Connectome()
+    brain.add("a", bs.RatePopulation(n=3, noise=True))
+    net = bs.build(brain)
+    params, state = net.init(jax.random.key(0))
+    batch = {"inputs": {"a.input": jnp.zeros((4, 30, 3))}, "targets": jnp.zeros((4, 30, 3))}
+    loss = bs.train.trial_loss(net, state, output="a.rate")
+    assert float(loss(params, batch, jax.random.key(1))) != float(loss(params, batch, jax.random.key(2)))
+    with pytest.raises(bs.RunInputError, match=r"targets have shape \(4, 30, 2\)"):
+        loss(params, {**batch, "targets": jnp.zeros((4, 30, 2))})
+
+
+def test_resuming_with_iterable_data_skips_the_used_batches(tmp_path):
+    def batches():
+        return ({"x": jnp.asarray(float(i))} for i in range(1, 100))
+
+    def loss(p, batch, key):
+        return (p["w"] - batch["x"]) ** 2
+
+    params = {"w": jnp.asarray(0.0)}
+    whole = bs.train.fit(loss, params, optax.sgd(0.1), batches(), steps=6)
+    bs.train.fit(loss, params, optax.sgd(0.1), batches(), steps=3, checkpoint=tmp_path, checkpoint_every=3)
+    resumed = bs.train.fit(loss, params, optax.sgd(0.1), batches(), steps=6, checkpoint=tmp_path)
+    assert float(resumed.params["w"]) == pytest.approx(float(whole.params["w"]))
+    assert resumed.history["step"] == whole.history["step"]
