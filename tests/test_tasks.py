@@ -7,13 +7,15 @@ import numpy as np
 import pytest
 
 import brainsim as bs
-from brainsim.tasks import DelayedMatch, PerceptualDecision
+from brainsim.tasks import ContextDecision, DelayedMatch, Pavlovian, PerceptualDecision
 
-TASKS = {
+SCORED = {
     "perceptual": PerceptualDecision(),
+    "context": ContextDecision(),
     "match": DelayedMatch(),
     "non_match": DelayedMatch(n_stimuli=4, non_match=True),
 }
+TASKS = {**SCORED, "pavlovian": Pavlovian(n_cues=2)}
 
 
 @pytest.mark.parametrize("name", list(TASKS))
@@ -67,9 +69,9 @@ def closed_loop(task, oracle):
     return bs.build(brain)
 
 
-@pytest.mark.parametrize("name", list(TASKS))
+@pytest.mark.parametrize("name", list(SCORED))
 def test_oracle_scores_the_maximum_and_a_random_agent_chance(name, key):
-    task = TASKS[name]
+    task = SCORED[name]
     record = ["task.reward", "task.scored", "task.done", "brain.rate"]
     for oracle, expected in ((True, 1.0), (False, 1.0 / task.n_actions)):
         net = closed_loop(task, oracle)
@@ -89,10 +91,10 @@ def test_vmap_over_seeds_gives_different_episodes(name):
 
     def episode(key):
         params, state = net.init(key)
-        return net.run(params, state, 60, record=["task.obs"])[1]["task.obs"]
+        trace = net.run(params, state, 200, record=["task.obs", "task.reward"])[1]
+        return jnp.concatenate([trace["task.obs"].reshape(-1), trace["task.reward"]])
 
-    observations = jax.vmap(episode)(jax.random.split(jax.random.key(0), 8))
-    flat = np.asarray(observations).reshape(8, -1)
+    flat = np.asarray(jax.vmap(episode)(jax.random.split(jax.random.key(0), 8)))
     assert len({row.tobytes() for row in flat}) == 8
 
 
@@ -130,3 +132,36 @@ def test_an_rnn_learns_delayed_match_from_the_supervised_face():
     correct = np.asarray(test["targets"])[:, -1]
     assert (answers(result.params) == correct).mean() > 0.95
     assert (answers(params) == correct).mean() < 0.7
+
+
+def test_context_decides_which_stream_is_reported(key):
+    task = ContextDecision()
+    params = bs.set(bs.set(task.task_params(), "coherences", jnp.full(4, 0.6)), "sigma", 0.0)
+    batch = task.trials(params, key, 3000)
+    obs = np.asarray(batch["inputs"])
+    stimulus = slice(task.fixation_steps, task.fixation_steps + task.stimulus_steps)
+    motion = obs[:, stimulus, 1:3].mean(axis=1).argmax(axis=1)
+    colour = obs[:, stimulus, 3:5].mean(axis=1).argmax(axis=1)
+    context = obs[:, 0, 5:7].argmax(axis=1)
+    choice = np.asarray(batch["targets"])[:, -1] - 1
+    reported = np.where(context == 0, motion, colour)
+    assert (reported == choice).mean() == 1.0  # noiseless evidence: the cued stream decides
+    ignored = np.where(context == 0, colour, motion)
+    assert abs((ignored == choice).mean() - 0.5) < 0.05  # the other stream is irrelevant
+
+
+def test_pavlovian_rewards_follow_the_cue_probability_whatever_the_agent_does(key):
+    task = Pavlovian(n_cues=2)
+    params = bs.set(task.task_params(), "p_reward", jnp.array([0.25, 0.9]))
+    batch = task.trials(params, key, 4000)
+    cue = np.asarray(batch["inputs"])[:, task.iti_steps].argmax(axis=1)
+    rewarded = np.asarray(batch["rewards"])[:, task.reward_step]
+    for c, p in ((0, 0.25), (1, 0.9)):
+        n = (cue == c).sum()
+        assert abs(rewarded[cue == c].mean() - p) < 4 * np.sqrt(p * (1 - p) / n)
+    assert np.asarray(batch["rewards"]).sum() == rewarded.sum()  # only at the reward step
+    net = closed_loop(task, oracle=False)
+    params_net, state = net.init(key)
+    params_net = bs.set(params_net, "task.p_reward", jnp.array([1.0, 1.0]))
+    _, trace = net.run(params_net, state, 10 * task.trial_length, record=["task.reward"])
+    assert np.asarray(trace["task.reward"]).sum() == 10  # one reward per trial, unconditionally

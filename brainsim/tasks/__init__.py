@@ -6,8 +6,10 @@ action -> task -> observation and reward -> brain runs in one compiled scan.
 """
 
 from brainsim.tasks.bandit import Bandit
+from brainsim.tasks.context import ContextDecision
 from brainsim.tasks.match import DelayedMatch
+from brainsim.tasks.pavlovian import Pavlovian
 from brainsim.tasks.perceptual import PerceptualDecision
 from brainsim.tasks.trial_task import TrialTask
 
-__all__ = ["Bandit", "DelayedMatch", "PerceptualDecision", "TrialTask"]
+__all__ = ["Bandit", "ContextDecision", "DelayedMatch", "Pavlovian", "PerceptualDecision", "TrialTask"]

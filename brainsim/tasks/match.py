@@ -66,4 +66,4 @@ class DelayedMatch(TrialTask):
         obs = jnp.concatenate([(~decision).astype(dtype)[:, None], stimulus], axis=1)
         answer = jnp.where(match != self.non_match, 1, 2)
         target = jnp.where(decision, answer, 0).astype(jnp.int32)
-        return obs, target, decision.astype(dtype)
+        return {"obs": obs, "target": target, "mask": decision.astype(dtype)}

@@ -61,4 +61,4 @@ class PerceptualDecision(TrialTask):
         fixation = (~decision).astype(coh.dtype)[:, None]
         obs = jnp.concatenate([fixation, evidence], axis=1)
         target = jnp.where(decision, side + 1, 0).astype(jnp.int32)
-        return obs, target, decision.astype(coh.dtype)
+        return {"obs": obs, "target": target, "mask": decision.astype(coh.dtype)}

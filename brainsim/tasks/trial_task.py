@@ -4,10 +4,12 @@ A task in the manner of NeuroGym (Molano-Mazon et al. 2022) is a sequence
 of epochs (fixation, stimulus, delay, decision) of fixed lengths in steps.
 A subclass defines only how to draw one trial:
 
-    sample_trial(params, key) -> (obs (T, n_obs), target (T,) int, mask (T,))
+    sample_trial(params, key) -> {"obs": (T, n_obs), "target": (T,) int, "mask": (T,),
+                                  "reward": (T,)}  # "reward" optional
 
-``target`` is the correct action at each step (0 = fixate) and ``mask``
-marks the steps that are scored (the decision epoch). From it come
+``target`` is the correct action at each step (0 = fixate), ``mask`` marks
+the steps that are scored (the decision epoch), and ``reward`` holds rewards
+the task delivers whatever the agent does (a Pavlovian US). From it come
 
 1. `trials` (supervised face): a batch of trials as arrays,
    ``{"inputs": (B, T, n_obs), "targets": (B, T), "mask": (B, T)}``, for
@@ -19,7 +21,8 @@ marks the steps that are scored (the decision epoch). From it come
    step, so its ``action`` reaches the task one step later: wire it with
    ``delay=1`` (the loop task -> agent -> task needs one anyway). The task
    scores that action against the previous step's target: ``reward`` = 1 when
-   they match on a scored step, and ``scored`` = 1 marks such steps.
+   they match on a scored step (plus any scheduled reward of this step), and
+   ``scored`` = 1 marks such steps.
 
 Task parameters (coherences, noise, reward probabilities) live in params;
 epoch lengths are structure (they set the trial's shape).
@@ -59,15 +62,20 @@ class TrialTask(Region):
         """Default params of the task (arrays)."""
 
     @abc.abstractmethod
-    def sample_trial(self, params, key):
-        """One trial: ``(obs (T, n_obs), target (T,) int32, mask (T,))``."""
+    def sample_trial(self, params, key) -> dict:
+        """One trial: ``{"obs", "target", "mask"[, "reward"]}`` (see the module docstring)."""
+
+    def _trial(self, params, key) -> dict:
+        trial = dict(self.sample_trial(params, key))
+        trial.setdefault("reward", jnp.zeros_like(trial["mask"]))
+        return trial
 
     # -- supervised face -------------------------------------------------------
     def trials(self, params, key, batch: int) -> dict:
-        """``batch`` trials as arrays (see the module docstring)."""
-        obs, target, mask = jax.vmap(lambda k: self.sample_trial(params, k))(
-            jax.random.split(key, batch))
-        return {"inputs": obs, "targets": target, "mask": mask}
+        """``batch`` trials as arrays: ``inputs``, ``targets``, ``mask``, ``rewards``."""
+        trial = jax.vmap(lambda k: self._trial(params, k))(jax.random.split(key, batch))
+        return {"inputs": trial["obs"], "targets": trial["target"], "mask": trial["mask"],
+                "rewards": trial["reward"]}
 
     # -- node face -------------------------------------------------------------
     @property
@@ -86,10 +94,10 @@ class TrialTask(Region):
 
     def init(self, key):
         params = self.task_params()
-        obs, target, mask = self.sample_trial(params, key)
-        previous = {"last_target": jnp.zeros((), jnp.int32), "last_mask": jnp.zeros((), mask.dtype)}
-        return params, {"obs": obs, "target": target, "mask": mask, "t": jnp.zeros((), jnp.int32),
-                        **previous}
+        trial = self._trial(params, key)
+        previous = {"last_target": jnp.zeros((), jnp.int32),
+                    "last_mask": jnp.zeros((), trial["mask"].dtype)}
+        return params, {**trial, "t": jnp.zeros((), jnp.int32), **previous}
 
     def step(self, params, state, inputs, ctx):
         t = state["t"]
@@ -98,14 +106,11 @@ class TrialTask(Region):
         # the action arriving now answers the previous step's observation
         answered = jax.nn.one_hot(state["last_target"], self.n_actions, dtype=obs.dtype)
         scored = state["last_mask"]
-        reward = scored * jnp.sum(inputs["action"] * answered)
+        reward = scored * jnp.sum(inputs["action"] * answered) + state["reward"][t]
         last = t == self.trial_length - 1
-        fresh = self.sample_trial(params, ctx.key)
+        fresh = self._trial(params, ctx.key)
         new_state = jax.tree_util.tree_map(
-            lambda new, old: jnp.where(last, new, old),
-            {"obs": fresh[0], "target": fresh[1], "mask": fresh[2]},
-            {k: state[k] for k in ("obs", "target", "mask")},
-        )
+            lambda new, old: jnp.where(last, new, old), fresh, {k: state[k] for k in fresh})
         new_state["t"] = jnp.where(last, 0, t + 1).astype(jnp.int32)
         new_state["last_target"] = state["target"][t]
         new_state["last_mask"] = state["mask"][t]

@@ -1,0 +1,68 @@
+"""Pavlovian (classical) conditioning: a cue predicts a reward.
+
+Each trial shows a conditioned stimulus (CS, one of ``n_cues``) for
+``cue_steps`` steps; ``delay_steps`` after its onset the unconditioned
+stimulus (US, a reward of 1) arrives with the cue's probability
+``p_reward[cue]``, whatever the agent does. A trial is an inter-trial
+interval, the cue, the delay and the reward step. Probabilistic rewards
+(Fiorillo, Tobler & Schultz 2003) and omissions make the prediction errors
+of dopamine neurons (Schultz, Dayan & Montague 1997) visible.
+
+Observations: the cue one-hot. Params: ``p_reward`` (n_cues,).
+The ``target`` is fixation throughout (nothing is scored).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+
+from brainsim.dtypes import param
+from brainsim.tasks.trial_task import TrialTask
+
+
+@dataclasses.dataclass(frozen=True)
+class Pavlovian(TrialTask):
+    """Cue -> delay -> probabilistic reward (see the module docstring)."""
+
+    n_cues: int = 1
+    iti_steps: int = 5
+    cue_steps: int = 3
+    delay_steps: int = 10
+
+    def __post_init__(self):
+        if self.cue_steps > self.delay_steps:
+            raise ValueError("the cue must end by the time the reward arrives (cue_steps <= delay_steps)")
+
+    n_actions = 2
+
+    @property
+    def n_obs(self):
+        return self.n_cues
+
+    @property
+    def trial_length(self):
+        return self.iti_steps + self.delay_steps + 1
+
+    @property
+    def reward_step(self) -> int:
+        """Step of the trial at which the reward arrives."""
+        return self.iti_steps + self.delay_steps
+
+    def task_params(self):
+        return {"p_reward": param(jnp.full(self.n_cues, 0.75))}
+
+    def sample_trial(self, params, key):
+        k_cue, k_reward = jax.random.split(key)
+        dtype = params["p_reward"].dtype
+        cue = jax.random.randint(k_cue, (), 0, self.n_cues)
+        t = jnp.arange(self.trial_length)
+        shown = (t >= self.iti_steps) & (t < self.iti_steps + self.cue_steps)
+        obs = shown[:, None].astype(dtype) * jax.nn.one_hot(cue, self.n_cues, dtype=dtype)[None, :]
+        rewarded = jax.random.bernoulli(k_reward, params["p_reward"][cue]).astype(dtype)
+        reward = (t == self.reward_step).astype(dtype) * rewarded
+        zeros = jnp.zeros(self.trial_length, dtype)
+        return {"obs": obs, "target": jnp.zeros(self.trial_length, jnp.int32), "mask": zeros,
+                "reward": reward}
