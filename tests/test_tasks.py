@@ -165,3 +165,46 @@ def test_pavlovian_rewards_follow_the_cue_probability_whatever_the_agent_does(ke
     params_net = bs.set(params_net, "task.p_reward", jnp.array([1.0, 1.0]))
     _, trace = net.run(params_net, state, 10 * task.trial_length, record=["task.reward"])
     assert np.asarray(trace["task.reward"]).sum() == 10  # one reward per trial, unconditionally
+
+
+def agent_loop(task, n_actions, oracle):
+    brain = bs.Connectome()
+    brain.add("task", task)
+    brain.add("policy", bs.SoftmaxPolicy(n_actions))
+    if oracle:
+        brain.connect("task.target", "policy.logits", kind="one_to_one", scale=50.0)
+    brain.connect("policy.action", "task.action", kind="identity", delay=1)
+    return bs.build(brain)
+
+
+def test_bandit_episodes_redraw_correlated_arms(key):
+    task = bs.tasks.Bandit(2, episode_steps=50, correlated=True)
+    net = agent_loop(task, 2, oracle=True)
+    params, state = net.init(key)
+    final, trace = net.run(params, state, 5000, record=["task.target", "task.done", "task.reward"])
+    assert np.asarray(trace["task.done"]).sum() == 100
+    p = np.asarray(final["regions"]["task"]["p"])
+    assert p.sum() == pytest.approx(1.0)
+    best = np.asarray(trace["task.target"]).argmax(axis=1).reshape(100, 50)
+    assert np.all(best == best[:, :1])  # one best arm per episode...
+    assert 0.3 < best[:, 0].mean() < 0.7  # ...redrawn across episodes
+    # an oracle earns E[max(p, 1 - p)] = 0.75 with p ~ U(0, 1); chance earns 0.5
+    assert abs(np.asarray(trace["task.reward"]).mean() - 0.75) < 0.03
+
+
+def test_two_step_transitions_and_agents(key):
+    task = bs.tasks.TwoStep()
+    for oracle in (False, True):
+        net = agent_loop(task, 2, oracle)
+        params, state = net.init(key)
+        _, trace = net.run(params, state, 8000,
+                           record=["task.obs", "task.common", "task.reward", "task.done"])
+        obs = np.asarray(trace["task.obs"]).argmax(axis=1)
+        assert np.all(obs[0::2] == 0) and np.all(obs[1::2] > 0)  # stages alternate
+        common = np.asarray(trace["task.common"])[1::2]
+        assert abs(common.mean() - 0.7) < 4 * np.sqrt(0.21 / len(common))
+        rewards = np.asarray(trace["task.reward"])[np.asarray(trace["task.done"]) > 0]
+        if oracle:
+            assert rewards.mean() > 0.6  # a model-based oracle beats chance by far
+        else:
+            assert abs(rewards.mean() - 0.5) < 0.05  # chance: the mean reward probability

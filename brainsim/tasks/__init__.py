@@ -11,5 +11,6 @@ from brainsim.tasks.match import DelayedMatch
 from brainsim.tasks.pavlovian import Pavlovian
 from brainsim.tasks.perceptual import PerceptualDecision
 from brainsim.tasks.trial_task import TrialTask
+from brainsim.tasks.two_step import TwoStep
 
-__all__ = ["Bandit", "ContextDecision", "DelayedMatch", "Pavlovian", "PerceptualDecision", "TrialTask"]
+__all__ = ["Bandit", "ContextDecision", "DelayedMatch", "Pavlovian", "PerceptualDecision", "TrialTask", "TwoStep"]

@@ -1,9 +1,16 @@
-"""A multi-armed bandit with Bernoulli rewards.
+"""Multi-armed bandits with Bernoulli rewards, fixed or resampled per episode.
 
 Each step the agent pulls one arm (a one-hot ``action``) and receives reward
-1 with that arm's probability ``p[arm]``, else 0 (no pull, no reward). The
-observation is a constant 1 (one context); ``target`` is the one-hot of the
-best arm. Params: ``p`` (n_arms,), reward probabilities.
+1 with that arm's probability, else 0 (no pull, no reward). With
+``episode_steps`` set, the probabilities are redrawn at the start of every
+episode, as in the meta-reinforcement-learning bandits of Wang et al.
+(2018, Nat Neurosci 21, 860): *independent* arms draw each probability
+from U(0, 1); *correlated* two-armed bandits draw ``p_1 ~ U(0, 1)`` and set
+``p_2 = 1 - p_1``. Without episodes the probabilities are the param ``p``.
+
+Observations: a constant 1 (one context); ``target``: one-hot of the best
+arm; ``done``: 1 on the last step of an episode (every step without
+episodes). Params: ``p`` (n_arms,).
 """
 
 from __future__ import annotations
@@ -23,10 +30,17 @@ class Bandit(Region):
     """``n_arms`` Bernoulli arms (see the module docstring)."""
 
     n_arms: int = 2
+    episode_steps: int | None = None
+    correlated: bool = False
 
     def __post_init__(self):
         if not isinstance(self.n_arms, int) or self.n_arms < 2:
             raise ValueError(f"Bandit needs an int n_arms >= 2, got {self.n_arms!r}")
+        if self.correlated and self.n_arms != 2:
+            raise ValueError("correlated bandits have two arms (p_2 = 1 - p_1)")
+        if self.episode_steps is not None and (not isinstance(self.episode_steps, int)
+                                               or self.episode_steps < 1):
+            raise ValueError(f"episode_steps must be None or an int >= 1, got {self.episode_steps!r}")
 
     @property
     def inputs(self):
@@ -41,12 +55,31 @@ class Bandit(Region):
             "target": Port(self.n_arms),
         }
 
+    def draw(self, key, dtype):
+        """Reward probabilities of a new episode."""
+        if self.correlated:
+            p1 = jax.random.uniform(key, (), dtype)
+            return jnp.stack([p1, 1.0 - p1])
+        return jax.random.uniform(key, (self.n_arms,), dtype)
+
     def init(self, key):
-        return {"p": param(jnp.linspace(0.2, 0.8, self.n_arms))}, {}
+        params = {"p": param(jnp.linspace(0.2, 0.8, self.n_arms))}
+        state = {}
+        if self.episode_steps is not None:
+            state = {"p": self.draw(key, params["p"].dtype), "t": jnp.zeros((), jnp.int32)}
+        return params, state
 
     def step(self, params, state, inputs, ctx):
-        p = jnp.sum(inputs["action"] * params["p"])
-        reward = jax.random.bernoulli(ctx.key, p).astype(p.dtype)
-        target = jax.nn.one_hot(jnp.argmax(params["p"]), self.n_arms, dtype=p.dtype)
+        k_reward, k_episode = jax.random.split(ctx.key)
+        probabilities = params["p"] if self.episode_steps is None else state["p"]
+        p = jnp.sum(inputs["action"] * probabilities)
+        reward = jax.random.bernoulli(k_reward, p).astype(p.dtype)
+        target = jax.nn.one_hot(jnp.argmax(probabilities), self.n_arms, dtype=p.dtype)
         one = jnp.ones((), p.dtype)
-        return state, {"obs": one[None], "reward": reward, "done": one, "target": target}
+        if self.episode_steps is None:
+            return state, {"obs": one[None], "reward": reward, "done": one, "target": target}
+        last = state["t"] == self.episode_steps - 1
+        new_p = jnp.where(last, self.draw(k_episode, p.dtype), state["p"])
+        new_state = {"p": new_p, "t": jnp.where(last, 0, state["t"] + 1).astype(jnp.int32)}
+        return new_state, {"obs": one[None], "reward": reward, "done": last.astype(p.dtype),
+                           "target": target}

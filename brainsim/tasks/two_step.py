@@ -1,0 +1,82 @@
+"""The two-step task: model-based and model-free choices (Daw et al. 2011).
+
+Each trial has two stages. In stage 1 (state A) the agent picks action 1 or
+2; action 1 leads to state B and action 2 to state C with the *common*
+probability ``p_common`` (0.7), and to the other state otherwise (*rare*).
+In stage 2 the agent picks action 1 or 2 again and is rewarded with that
+option's probability. The four reward probabilities drift independently as
+Gaussian random walks (std ``drift`` per trial) reflected into
+[0.25, 0.75] (Daw, Gershman, Seymour, Dayan & Dolan 2011, Neuron 69, 1204).
+
+Steps alternate between the stages; as in `brainsim.tasks.TrialTask` the
+agent answers an observation on the same step and its action reaches the
+task one step later (wire it with ``delay=1``). Observations: one-hot of the
+state (A, B, C). Outputs also ``common`` (1 on the stage-2 step after a
+common transition), ``target`` (the best action now: in stage 2 the better
+option; in stage 1 the action whose common state holds the best option),
+``done`` (1 when a trial's reward is delivered). Params: ``p_common``,
+``drift``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+
+from brainsim.dtypes import param
+from brainsim.ports import Port
+from brainsim.region import Region
+
+
+@dataclasses.dataclass(frozen=True)
+class TwoStep(Region):
+    """The two-step task (see the module docstring)."""
+
+    @property
+    def inputs(self):
+        return {"action": Port(2, "event")}
+
+    @property
+    def outputs(self):
+        return {"obs": Port(3), "reward": Port((), "scalar"), "done": Port((), "event"),
+                "common": Port((), "event"), "target": Port(2)}
+
+    def init(self, key):
+        params = {"p_common": param(0.7), "drift": param(0.025)}
+        dtype = params["drift"].dtype
+        return params, {
+            "stage": jnp.ones((), jnp.int32),  # the stage last shown (1: the first step shows A)
+            "second": jnp.zeros((), jnp.int32),  # 0 for B, 1 for C
+            "p_reward": jax.random.uniform(key, (2, 2), dtype, 0.25, 0.75),
+        }
+
+    def step(self, params, state, inputs, ctx):
+        k_transition, k_reward, k_drift = jax.random.split(ctx.key, 3)
+        p_reward, dtype = state["p_reward"], state["p_reward"].dtype
+        choice = jnp.argmax(inputs["action"])
+        answered_stage_1 = state["stage"] == 0
+        # stage-1 answer: move to B or C; stage-2 answer: reward, drift, back to A
+        common = jax.random.bernoulli(k_transition, params["p_common"])
+        second = jnp.where(common, choice, 1 - choice).astype(jnp.int32)
+        p = jnp.sum(inputs["action"] * p_reward[state["second"]])  # no action, no reward
+        won = jax.random.bernoulli(k_reward, p).astype(dtype)
+        reward = jnp.where(answered_stage_1, jnp.zeros((), dtype), won)
+        drifted = p_reward + params["drift"] * jax.random.normal(k_drift, (2, 2), dtype)
+        drifted = jnp.where(drifted > 0.75, 1.5 - drifted, drifted)  # reflect into [0.25, 0.75]
+        drifted = jnp.where(drifted < 0.25, 0.5 - drifted, drifted)
+        new_state = {
+            "stage": jnp.where(answered_stage_1, 1, 0).astype(jnp.int32),
+            "second": jnp.where(answered_stage_1, second, state["second"]),
+            "p_reward": jnp.where(answered_stage_1, p_reward, drifted),
+        }
+        shown = jnp.where(answered_stage_1, 1 + second, 0)
+        obs = jax.nn.one_hot(shown, 3, dtype=dtype)
+        best_second = jnp.argmax(new_state["p_reward"][new_state["second"]])
+        best_first = jnp.argmax(jnp.max(new_state["p_reward"], axis=1))  # common route to the best state
+        target = jax.nn.one_hot(jnp.where(answered_stage_1, best_second, best_first), 2, dtype=dtype)
+        done = (~answered_stage_1).astype(dtype)
+        common_out = (answered_stage_1 & common).astype(dtype)
+        return new_state, {"obs": obs, "reward": reward, "done": done, "common": common_out,
+                           "target": target}
