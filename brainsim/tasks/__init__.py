@@ -13,4 +13,12 @@ from brainsim.tasks.perceptual import PerceptualDecision
 from brainsim.tasks.trial_task import TrialTask
 from brainsim.tasks.two_step import TwoStep
 
-__all__ = ["Bandit", "ContextDecision", "DelayedMatch", "Pavlovian", "PerceptualDecision", "TrialTask", "TwoStep"]
+__all__ = [
+    "Bandit",
+    "ContextDecision",
+    "DelayedMatch",
+    "Pavlovian",
+    "PerceptualDecision",
+    "TrialTask",
+    "TwoStep",
+]
