@@ -208,3 +208,29 @@ def test_two_step_transitions_and_agents(key):
             assert rewards.mean() > 0.6  # a model-based oracle beats chance by far
         else:
             assert abs(rewards.mean() - 0.5) < 0.05  # chance: the mean reward probability
+
+
+@pytest.mark.parametrize("world", [bs.tasks.GridWorld(), bs.tasks.LinearTrack(8)],
+                         ids=["grid", "track"])
+def test_navigation_oracle_takes_shortest_paths_and_random_walks_do_not(world, key):
+    moves = len(world.moves)
+    lengths = {}
+    for oracle in (True, False):
+        net = agent_loop(world, moves, oracle)
+        params, state = net.init(key)
+        _, trace = net.run(params, state, 3000, record=["task.done", "task.obs"], check_finite=True)
+        done = np.flatnonzero(np.asarray(trace["task.done"]))
+        lengths[oracle] = np.diff(np.concatenate([[-1], done]))[1:]  # steps per episode
+    shortest = world.shortest_path(world._tables["start"])
+    assert np.all(lengths[True] == shortest)
+    assert lengths[False].mean() > 2 * shortest
+
+
+def test_walls_block_moves(key):
+    world = bs.tasks.GridWorld(layout=("#####", "#S.G#", "#####"))
+    net = bs.build(bs.Connectome().add("task", world))
+    params, state = net.init(key)
+    north = np.zeros((3, 4), np.float32)
+    north[:, 0] = 1.0  # keep walking into the northern wall
+    _, trace = net.run(params, state, 3, inputs={"task.action": north}, record=["task.position"])
+    np.testing.assert_array_equal(trace["task.position"], [0, 0, 0])

@@ -8,6 +8,7 @@ action -> task -> observation and reward -> brain runs in one compiled scan.
 from brainsim.tasks.bandit import Bandit
 from brainsim.tasks.context import ContextDecision
 from brainsim.tasks.match import DelayedMatch
+from brainsim.tasks.navigation import GridWorld, LinearTrack
 from brainsim.tasks.pavlovian import Pavlovian
 from brainsim.tasks.perceptual import PerceptualDecision
 from brainsim.tasks.trial_task import TrialTask
@@ -17,6 +18,8 @@ __all__ = [
     "Bandit",
     "ContextDecision",
     "DelayedMatch",
+    "GridWorld",
+    "LinearTrack",
     "Pavlovian",
     "PerceptualDecision",
     "TrialTask",
