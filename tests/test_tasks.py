@@ -234,3 +234,60 @@ def test_walls_block_moves(key):
     north[:, 0] = 1.0  # keep walking into the northern wall
     _, trace = net.run(params, state, 3, inputs={"task.action": north}, record=["task.position"])
     np.testing.assert_array_equal(trace["task.position"], [0, 0, 0])
+
+
+def reaching_loop(task, command):
+    brain = bs.Connectome()
+    brain.add("task", task)
+    brain.connect(f"task.{command}", "task.action", kind="identity", delay=1)  # a scripted agent
+    return bs.build(brain)
+
+
+@pytest.mark.parametrize("perturbation", ["rotation", "force_field"])
+def test_reaching_perturbation_schedule_and_compensation(perturbation, key):
+    task = bs.tasks.Reaching(perturbation=perturbation,
+                             schedule=(("baseline", 8), ("exposure", 8), ("washout", 8)))
+    n = task.trial_length
+    results = {}
+    for command in ("target", "naive"):
+        net = reaching_loop(task, command)
+        params, state = net.init(key)
+        _, trace = net.run(params, state, 24 * n, record=["task.reward", "task.perturbed", "task.cursor"])
+        results[command] = np.asarray(trace["task.reward"])[n - 1::n]  # one per trial
+        perturbed = np.asarray(trace["task.perturbed"])[n - 1::n]
+    np.testing.assert_array_equal(perturbed, [0] * 8 + [1] * 8 + [0] * 8)
+    assert results["target"].mean() == 1.0  # the compensating command always lands
+    naive = results["naive"]
+    assert naive[:8].mean() == 1.0 and naive[16:].mean() == 1.0  # no perturbation, no error
+    assert naive[8:16].mean() == 0.0  # uncompensated, the perturbation makes it miss
+
+
+def test_naive_reaches_under_rotation_err_by_the_rotation_angle(key):
+    task = bs.tasks.Reaching(schedule=(("exposure", 4),))
+    net = reaching_loop(task, "naive")
+    params, state = net.init(key)
+    params = bs.set(params, "task.rotation", 25.0)
+    _, trace = net.run(params, state, 4 * task.trial_length, record=["task.cursor"])
+    end = np.asarray(trace["task.cursor"])[task.trial_length - 1::task.trial_length]
+    angles = np.degrees(np.arctan2(end[:, 1], end[:, 0]))
+    off_grid = (angles - 25.0 + 22.5) % 45.0 - 22.5  # targets lie every 45 degrees
+    np.testing.assert_allclose(off_grid, 0.0, atol=1e-3)  # each end: its target + 25 degrees
+    np.testing.assert_allclose(np.linalg.norm(end, axis=1), 1.0, rtol=1e-5)
+
+
+def test_line_drawing_targets_lead_straight_to_the_hand_goal(key):
+    task = bs.tasks.Reaching()
+    params = task.task_params()
+    plain = task.trials(params, key, 32)
+    rotated = task.trials(params, key, 32, perturbed=True)
+    chex.assert_shape(plain["targets"], (32, task.trial_length, 2))
+    end = np.asarray(plain["targets"])[:, -1]
+    np.testing.assert_allclose(np.linalg.norm(end, axis=1), 1.0, rtol=1e-5)
+    cue = np.asarray(plain["inputs"])[:, 0, :2]
+    np.testing.assert_allclose(end, cue, atol=1e-6)  # unperturbed: the hand goes to the cue
+    turned = np.degrees(np.arctan2(np.asarray(rotated["targets"])[:, -1, 1],
+                                   np.asarray(rotated["targets"])[:, -1, 0]))
+    cued = np.degrees(np.arctan2(cue[:, 1], cue[:, 0]))
+    np.testing.assert_allclose(np.mod(cued - turned + 180, 360) - 180, 30.0, atol=1e-3)
+    middle = np.asarray(plain["targets"])[:, task.cue_steps + task.move_steps // 2 - 1]
+    np.testing.assert_allclose(middle, 0.5 * end, atol=1e-6)  # a straight line at constant speed

@@ -11,6 +11,7 @@ from brainsim.tasks.match import DelayedMatch
 from brainsim.tasks.navigation import GridWorld, LinearTrack
 from brainsim.tasks.pavlovian import Pavlovian
 from brainsim.tasks.perceptual import PerceptualDecision
+from brainsim.tasks.reaching import Reaching
 from brainsim.tasks.trial_task import TrialTask
 from brainsim.tasks.two_step import TwoStep
 
@@ -22,6 +23,7 @@ __all__ = [
     "LinearTrack",
     "Pavlovian",
     "PerceptualDecision",
+    "Reaching",
     "TrialTask",
     "TwoStep",
 ]
