@@ -291,3 +291,27 @@ def test_line_drawing_targets_lead_straight_to_the_hand_goal(key):
     np.testing.assert_allclose(np.mod(cued - turned + 180, 360) - 180, 30.0, atol=1e-3)
     middle = np.asarray(plain["targets"])[:, task.cue_steps + task.move_steps // 2 - 1]
     np.testing.assert_allclose(middle, 0.5 * end, atol=1e-6)  # a straight line at constant speed
+
+
+def test_context_switching_blocks_conflicting_maps_and_returns(key):
+    task = bs.tasks.ContextSwitching(n_stimuli=2, block_trials=10, schedule=("pro", "anti", "pro"))
+    params = {"reward": jnp.asarray(1.0)}
+    pro = task.trials(params, key, 200, context="pro")
+    anti = task.trials(params, key, 200, context="anti")
+    np.testing.assert_array_equal(pro["inputs"][:, 0, 1:3], anti["inputs"][:, 0, 1:3])  # same stimuli
+    assert np.all(np.asarray(pro["targets"])[:, -1] != np.asarray(anti["targets"])[:, -1])  # conflict
+    n = task.trial_length
+    for oracle in (True, False):
+        net = agent_loop(task, task.n_actions, oracle)
+        p, state = net.init(key)
+        _, trace = net.run(p, state, 60 * n, record=["task.context", "task.reward", "task.scored"])
+        context = np.asarray(trace["task.context"])[::n]
+        blocks = [0] * 10 + [1] * 10 + [0] * 10  # pro, anti, back to pro, then again
+        np.testing.assert_array_equal(context, blocks * 2)
+        # rewards arrive one step after the scored response
+        scored = np.concatenate([[0.0], np.asarray(trace["task.scored"])[:-1]]) > 0
+        accuracy = np.asarray(trace["task.reward"])[scored].mean()
+        if oracle:
+            assert accuracy == 1.0
+        else:  # random among 3 actions, one correct
+            assert abs(accuracy - 1 / 3) < 4 * np.sqrt(2 / 9 / scored.sum())

@@ -12,12 +12,14 @@ from brainsim.tasks.navigation import GridWorld, LinearTrack
 from brainsim.tasks.pavlovian import Pavlovian
 from brainsim.tasks.perceptual import PerceptualDecision
 from brainsim.tasks.reaching import Reaching
+from brainsim.tasks.switching import ContextSwitching
 from brainsim.tasks.trial_task import TrialTask
 from brainsim.tasks.two_step import TwoStep
 
 __all__ = [
     "Bandit",
     "ContextDecision",
+    "ContextSwitching",
     "DelayedMatch",
     "GridWorld",
     "LinearTrack",
