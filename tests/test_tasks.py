@@ -136,7 +136,7 @@ def test_an_rnn_learns_delayed_match_from_the_supervised_face():
 
 def test_context_decides_which_stream_is_reported(key):
     task = ContextDecision()
-    params = bs.set(bs.set(task.task_params(), "coherences", jnp.full(4, 0.6)), "sigma", 0.0)
+    params = bs.set(bs.set(task.task_params(), "coherences", jnp.full(3, 0.6)), "sigma", 0.0)
     batch = task.trials(params, key, 3000)
     obs = np.asarray(batch["inputs"])
     stimulus = slice(task.fixation_steps, task.fixation_steps + task.stimulus_steps)

@@ -7,8 +7,11 @@ inputs must be integrated or ignored depending on context.
 
 Observations: ``[fixation, motion 1, motion 2, colour 1, colour 2,
 context motion, context colour]`` (NeuroGym's ``ContextDecisionMaking``
-layout). Each stream is built as in `PerceptualDecision`. The context cue
-is on throughout the trial. Params: ``coherences``, ``sigma``.
+layout, with explicit context). Each stream is built as in
+`PerceptualDecision`; the fixation cue is on during the fixation epoch and
+the context cue throughout. The defaults reproduce NeuroGym's timing at
+dt = 100 ms with no delay (300 ms fixation, 700 ms stimulus, 100 ms
+decision) and its coherences (5, 15, 50 %). Params: ``coherences``, ``sigma``.
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ from brainsim.tasks.trial_task import TrialTask
 class ContextDecision(TrialTask):
     """Context-dependent choice between two evidence streams."""
 
-    fixation_steps: int = 1
-    stimulus_steps: int = 20
+    fixation_steps: int = 3
+    stimulus_steps: int = 7
     decision_steps: int = 1
 
     n_obs = 7
@@ -38,7 +41,7 @@ class ContextDecision(TrialTask):
         return self.fixation_steps + self.stimulus_steps + self.decision_steps
 
     def task_params(self):
-        return {"coherences": param(jnp.array([0.05, 0.1, 0.2, 0.4])), "sigma": param(1.0)}
+        return {"coherences": param(jnp.array([0.05, 0.15, 0.5])), "sigma": param(0.1)}
 
     def sample_trial(self, params, key):
         k_ctx, k_side, k_coh, k_noise = jax.random.split(key, 4)
@@ -54,7 +57,7 @@ class ContextDecision(TrialTask):
                              (1 + coh[:, None]) / 2, (1 - coh[:, None]) / 2).reshape(4)
         noise = params["sigma"] * jax.random.normal(k_noise, (self.trial_length, 4), dtype)
         evidence = stimulus[:, None].astype(dtype) * (strength[None, :] + noise)
-        fixation = (~decision).astype(dtype)[:, None]
+        fixation = (t < self.fixation_steps).astype(dtype)[:, None]
         cue = jnp.broadcast_to(jax.nn.one_hot(context, 2, dtype=dtype), (self.trial_length, 2))
         obs = jnp.concatenate([fixation, evidence, cue], axis=1)
         target = jnp.where(decision, sides[context] + 1, 0).astype(jnp.int32)
