@@ -315,3 +315,67 @@ def test_context_switching_blocks_conflicting_maps_and_returns(key):
             assert accuracy == 1.0
         else:  # random among 3 actions, one correct
             assert abs(accuracy - 1 / 3) < 4 * np.sqrt(2 / 9 / scored.sum())
+
+
+ALL_TASKS = {
+    **TASKS,
+    "bandit": bs.tasks.Bandit(3, episode_steps=25),
+    "two_step": bs.tasks.TwoStep(),
+    "grid": bs.tasks.GridWorld(random_start=True),
+    "track": bs.tasks.LinearTrack(6, random_start=True),
+    "switching": bs.tasks.ContextSwitching(cued=False),
+    "reaching": bs.tasks.Reaching(perturbation="force_field"),
+}
+
+
+def trivial_brain(task):
+    """A small noisy rate network reading the task and acting on it."""
+    brain = bs.Connectome()
+    brain.add("task", task)
+    brain.add("brain", bs.RatePopulation(n=8, noise=True))
+    brain.connect("task.obs", "brain.input", delay=1)
+    n_actions = task.inputs["action"].size
+    if isinstance(task, bs.tasks.Reaching):  # continuous commands
+        brain.connect("brain.rate", "task.action", delay=1, scale=0.1)
+    else:
+        brain.add("policy", bs.SoftmaxPolicy(n_actions))
+        brain.connect("brain.rate", "policy.logits")
+        brain.connect("policy.action", "task.action", kind="identity", delay=1)
+    return bs.build(brain)
+
+
+@pytest.mark.parametrize("name", list(ALL_TASKS))
+def test_closed_loop_with_a_trivial_brain_stays_well_formed(name, key):
+    task = ALL_TASKS[name]
+    net = trivial_brain(task)
+    params, state = net.init(key)
+    record = [f"task.{port}" for port in ("obs", "reward", "done")]
+    _, trace = net.run(params, state, 1000, record=record, check_finite=True)
+    chex.assert_shape(trace["task.obs"], (1000, *task.outputs["obs"].shape))
+    rewards, done = np.asarray(trace["task.reward"]), np.asarray(trace["task.done"])
+    assert np.all((rewards >= 0) & (rewards <= 1)) and set(np.unique(done)) <= {0.0, 1.0}
+    assert done.sum() >= 1  # episodes or trials do end
+
+
+@pytest.mark.parametrize("name", ["bandit", "two_step", "grid", "track", "switching", "reaching"])
+def test_vmap_over_seeds_gives_different_closed_loop_episodes(name):
+    net = trivial_brain(ALL_TASKS[name])
+
+    def episode(key):
+        params, state = net.init(key)
+        trace = net.run(params, state, 200, record=["task.obs", "task.reward"])[1]
+        return jnp.concatenate([trace["task.obs"].reshape(-1), trace["task.reward"]])
+
+    flat = np.asarray(jax.vmap(episode)(jax.random.split(jax.random.key(0), 8)))
+    assert len({row.tobytes() for row in flat}) == 8
+
+
+@pytest.mark.parametrize("name", ["bandit", "two_step", "grid", "track"])
+def test_rollout_trials_label_the_oracle_action(name, key):
+    task = ALL_TASKS[name]
+    params = task.init(key)[0]
+    batch = task.trials(params, key, 4, 30)
+    chex.assert_shape(batch["inputs"], (4, 30, *task.outputs["obs"].shape))
+    chex.assert_shape([batch["targets"], batch["mask"]], (4, 30))
+    chex.assert_type(batch["targets"], jnp.int32)
+    assert batch["targets"].max() < task.inputs["action"].size

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 from brainsim.dtypes import param
 from brainsim.ports import Port
 from brainsim.region import Region
+from brainsim.tasks.rollout import rollout_trials
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +55,11 @@ class Bandit(Region):
             "done": Port((), "event"),
             "target": Port(self.n_arms),
         }
+
+    def trials(self, params, key, batch: int, steps: int = 100) -> dict:
+        """Supervised batches: random-agent rollouts labelled by the oracle
+        (see `brainsim.tasks.rollout`)."""
+        return rollout_trials(self, params, key, batch, steps)
 
     def draw(self, key, dtype):
         """Reward probabilities of a new episode."""

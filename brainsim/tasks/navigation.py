@@ -27,6 +27,7 @@ import numpy as np
 from brainsim.dtypes import param
 from brainsim.ports import Port
 from brainsim.region import Region
+from brainsim.tasks.rollout import rollout_trials
 
 GRID_MOVES = ((-1, 0), (0, 1), (1, 0), (0, -1))  # north, east, south, west
 
@@ -87,6 +88,11 @@ class GridWorld(Region):
     def outputs(self):
         return {"obs": Port(self.n_cells), "reward": Port((), "scalar"), "done": Port((), "event"),
                 "target": Port(len(self.moves)), "position": Port((), "event")}
+
+    def trials(self, params, key, batch: int, steps: int = 100) -> dict:
+        """Supervised batches: random-agent rollouts labelled by the oracle
+        (see `brainsim.tasks.rollout`)."""
+        return rollout_trials(self, params, key, batch, steps)
 
     def _start(self, key):
         if self.random_start:

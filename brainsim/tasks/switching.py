@@ -30,6 +30,7 @@ import jax.numpy as jnp
 from brainsim.dtypes import param
 from brainsim.ports import Port
 from brainsim.region import Region
+from brainsim.tasks.rollout import rollout_trials
 
 MAPS = ("pro", "anti", "reversal")
 
@@ -96,6 +97,11 @@ class ContextSwitching(Region):
         targets = jnp.where(deciding[None, :], self.response(stimuli, c)[:, None], 0).astype(jnp.int32)
         return {"inputs": obs, "targets": targets,
                 "mask": jnp.broadcast_to(deciding.astype(dtype), (batch, self.trial_length))}
+
+    def rollouts(self, params, key, batch: int, steps: int = 100) -> dict:
+        """Supervised batches across the block schedule: random-agent rollouts
+        labelled by the oracle (see `brainsim.tasks.rollout`)."""
+        return rollout_trials(self, params, key, batch, steps)
 
     def init(self, key):
         return {"reward": param(1.0)}, {

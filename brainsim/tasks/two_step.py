@@ -28,6 +28,7 @@ import jax.numpy as jnp
 from brainsim.dtypes import param
 from brainsim.ports import Port
 from brainsim.region import Region
+from brainsim.tasks.rollout import rollout_trials
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +43,11 @@ class TwoStep(Region):
     def outputs(self):
         return {"obs": Port(3), "reward": Port((), "scalar"), "done": Port((), "event"),
                 "common": Port((), "event"), "target": Port(2)}
+
+    def trials(self, params, key, batch: int, steps: int = 100) -> dict:
+        """Supervised batches: random-agent rollouts labelled by the oracle
+        (see `brainsim.tasks.rollout`)."""
+        return rollout_trials(self, params, key, batch, steps)
 
     def init(self, key):
         params = {"p_common": param(0.7), "drift": param(0.025)}
