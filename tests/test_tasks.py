@@ -379,3 +379,31 @@ def test_rollout_trials_label_the_oracle_action(name, key):
     chex.assert_shape([batch["targets"], batch["mask"]], (4, 30))
     chex.assert_type(batch["targets"], jnp.int32)
     assert batch["targets"].max() < task.inputs["action"].size
+
+
+def test_bandit_reward_frequency_equals_the_arm_probability(key):
+    task = bs.tasks.Bandit(3)
+    net = bs.build(bs.Connectome().add("task", task))
+    params, state = net.init(key)
+    params = bs.set(params, "task.p", jnp.array([0.1, 0.6, 0.35]))
+    steps = 6000
+    for arm, p in enumerate((0.1, 0.6, 0.35)):
+        pull = np.zeros((steps, 3), np.float32)
+        pull[:, arm] = 1.0
+        _, trace = net.run(params, state, steps, inputs={"task.action": pull}, record=["task.reward"])
+        assert abs(np.asarray(trace["task.reward"]).mean() - p) < 4 * np.sqrt(p * (1 - p) / steps)
+    random_agent = agent_loop(task, 3, oracle=False)
+    p_net, s_net = random_agent.init(key)
+    p_net = bs.set(p_net, "task.p", jnp.array([0.1, 0.6, 0.35]))
+    _, trace = random_agent.run(p_net, s_net, steps, record=["task.reward"])
+    assert abs(np.asarray(trace["task.reward"]).mean() - 0.35) < 0.03  # chance: the mean arm
+
+
+def test_context_switching_supervised_shapes(key):
+    task = bs.tasks.ContextSwitching(n_stimuli=3, cued=True)
+    batch = task.trials({"reward": jnp.asarray(1.0)}, key, 8, context="reversal")
+    chex.assert_shape(batch["inputs"], (8, task.trial_length, 1 + 3 + 3))
+    chex.assert_shape([batch["targets"], batch["mask"]], (8, task.trial_length))
+    chex.assert_type(batch["targets"], jnp.int32)
+    stimulus = np.asarray(batch["inputs"])[:, 0, 1:4].argmax(axis=1)
+    np.testing.assert_array_equal(np.asarray(batch["targets"])[:, -1], 1 + (stimulus + 1) % 3)
