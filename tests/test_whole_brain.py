@@ -170,12 +170,18 @@ def test_the_connectivities_shipped_by_tvb_data():
     thalamic = [label for label in conn96.labels if label.startswith("TM-")]
     basal_ganglia = [label for label in conn96.labels if label.startswith("BG-")]
     assert len(thalamic) == 6 and len(basal_ganglia) == 8
-    detailed = {label: DetailedNode(label.replace("-", "_"), bs.RatePopulation(n=16))
-                for label in thalamic + basal_ganglia}
+    from regions import BasalGanglia, Thalamus  # tests may use the region library
+
+    detailed = {label: DetailedNode(label.replace("-", "_"), Thalamus(16), inputs="driver")
+                for label in thalamic}
+    detailed.update({label: DetailedNode(label.replace("-", "_"), BasalGanglia(4), inputs="salience",
+                                         outputs="gpi") for label in basal_ganglia})
     brain = bs.Connectome.from_matrix(conn96.weights / conn96.weights.max(), conn96.tract_lengths,
                                       conn96.labels, detailed=detailed, **LINEAR)
     net = bs.build(brain, dt=1.0)
     params, state = net.init(jax.random.key(0), overrides={"nodes.tau": 20.0})
     _, trace = net.run(params, state, 200, inputs={"nodes.input": jnp.full((200, 82), 0.1)},
-                       record=["TM_F_R.rate", "nodes.rate"], reduce="mean", check_finite=True)
-    assert float(trace["TM_F_R.rate"][-1]) > 0.0  # the thalamic region hears the cortex
+                       record=["TM_F_R.rate", "BG_Pu_R.gpi", "nodes.rate"], reduce="mean",
+                       check_finite=True)
+    assert float(trace["TM_F_R.rate"][-1]) > 0.0  # the thalamus model hears the cortex
+    assert float(trace["BG_Pu_R.gpi"][-1]) > 0.0  # the basal-ganglia model runs in the loop
