@@ -23,11 +23,15 @@ gradient, itself containing a prediction), like a TD learner of gradients:
     L_pred = sum_w |g_hat(h_w) - sg(dJ_w/dh_w)|^2.
 
 `synthetic_gradient_loss` returns the scalar ``sum_w J_w + L_pred`` whose
-gradient is exactly these updates, for `brainsim.train.fit`; params are
-``{"net": network params, "predictor": predictor params}``.
+gradient is exactly these updates; params are ``{"net": network params,
+"predictor": predictor params}``. `fit_decoupled` is the training mode: it
+trains any network with a region to decouple, giving the predictor several
+updates per network update so that it keeps up with the changing cortex.
 """
 
 from __future__ import annotations
+
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -124,3 +128,78 @@ def synthetic_gradient_loss(net, state, *, region: str, window: int, output: str
         return jnp.mean(totals), {"mse": jnp.mean(mses)}
 
     return loss
+
+
+def fit_decoupled(net, state, params, data, steps: int, *, region: str, window: int, output: str,
+                  key=None, n_granule: int = 0, predictor_steps: int = 5,
+                  optimizer=None, predictor_optimizer=None, trainable=None,
+                  use_predictor: bool = True, progress=None):
+    """Train a network by truncated BPTT helped by the cerebellar gradient predictor.
+
+    Two time scales: before every update of the network, the predictor takes
+    ``predictor_steps`` updates on the same batch, so that it tracks the
+    changing cortex (with a single predictor step per network step the
+    estimate lags behind and misleads; measured in `tests/test_synthetic.py`).
+
+    Args:
+      net, state, params: the network, the state trials start from, and its
+        initial params.
+      data: ``data(key, step) -> batch`` as for `brainsim.train.trial_loss`.
+      steps: network updates.
+      region, window, output: as for `synthetic_gradient_loss`.
+      key: PRNG key (default ``jax.random.key(0)``); it also sets the
+        predictor's fixed granule wiring.
+      n_granule: size of the predictor's granule expansion (0: linear).
+      predictor_steps: predictor updates per network update.
+      optimizer, predictor_optimizer: optax optimisers (default Adam 1e-3 and 3e-3).
+      trainable: network param paths to train (default all).
+      use_predictor: False trains by plain truncated BPTT (the control).
+    Returns:
+      ``(params, predictor, history)`` with ``history["mse"]`` per step.
+    """
+    import optax
+    from tqdm import tqdm
+
+    from brainsim.train import _labels
+
+    key = jax.random.key(0) if key is None else key
+    k_wiring, k_data = jax.random.split(key)
+    predictor, wiring = init_predictor(k_wiring, ravel_pytree(state["regions"][region])[0].size,
+                                       n_granule=n_granule)
+    loss = synthetic_gradient_loss(net, state, region=region, window=window, output=output,
+                                   wiring=wiring, use_predictor=use_predictor)
+    optimizer = optax.adam(1e-3) if optimizer is None else optimizer
+    predictor_optimizer = optax.adam(3e-3) if predictor_optimizer is None else predictor_optimizer
+    if trainable is not None:
+        optimizer = optax.multi_transform({"train": optimizer, "freeze": optax.set_to_zero()},
+                                          _labels(params, trainable))
+    net_state, predictor_state = optimizer.init(params), predictor_optimizer.init(predictor)
+
+    def apply(opt, grads, opt_state, values):
+        with jax.numpy_dtype_promotion("standard"):  # optax mixes floats and int counts
+            updates, opt_state = opt.update(grads, opt_state, values)
+        return optax.apply_updates(values, updates), opt_state
+
+    @jax.jit
+    def predictor_step(params, predictor, predictor_state, batch):
+        grads = jax.grad(lambda q: loss({"net": params, "predictor": q}, batch)[0])(predictor)
+        return apply(predictor_optimizer, grads, predictor_state, predictor)
+
+    @jax.jit
+    def network_step(params, predictor, net_state, batch):
+        (_, aux), grads = jax.value_and_grad(
+            lambda p: loss({"net": p, "predictor": predictor}, batch), has_aux=True)(params)
+        params, net_state = apply(optimizer, grads, net_state, params)
+        return params, net_state, aux["mse"]
+
+    history = {"mse": []}
+    bar = tqdm(range(steps), desc="brainsim fit_decoupled", unit="step",
+               disable=not (sys.stderr.isatty() if progress is None else progress))
+    for step in bar:
+        batch = data(jax.random.fold_in(k_data, step), step)
+        if use_predictor:
+            for _ in range(predictor_steps):
+                predictor, predictor_state = predictor_step(params, predictor, predictor_state, batch)
+        params, net_state, mse = network_step(params, predictor, net_state, batch)
+        history["mse"].append(float(mse))
+    return params, predictor, history

@@ -76,3 +76,48 @@ def test_the_cerebellar_predictor_learns_the_future_gradient():
     assert np.all(untrained == 0.0)
     assert np.corrcoef(true, predicted)[0, 1] > 0.8
     assert 0.5 < np.linalg.norm(predicted) / np.linalg.norm(true) < 2.0
+
+
+LAG = 3
+
+
+def lagged_copy_task():
+    """Output the input of three steps ago: credit must cross truncation boundaries."""
+    brain = bs.Connectome()
+    brain.add("inp", bs.RatePopulation(n=1, activation="linear"))
+    brain.add("ctx", Cortex(32))
+    brain.add("out", bs.RatePopulation(n=1, activation="linear"))
+    brain.connect("inp.rate", "ctx.input")
+    brain.connect("ctx.rate", "out.input", scale=0.3)
+    net = bs.build(brain, dt=1.0)
+
+    def data(key, step):
+        x = jax.random.normal(key, (BATCH, STEPS, 1))
+        y = jnp.concatenate([jnp.zeros((BATCH, LAG, 1)), x[:, :-LAG]], axis=1)
+        return {"inputs": {"inp.input": x}, "targets": y}
+
+    return net, data
+
+
+def validation_error(seed, window, use_predictor):
+    net, data = lagged_copy_task()
+    params, state = net.init(jax.random.key(seed), overrides={"inp.tau": 1.0, "out.tau": 1.0,
+                                                             "ctx.tau": 2.0})
+    params = bs.set(params, "ctx.W_rec", bs.get(params, "ctx.W_rec") * 0.6)
+    trained, _, _ = synthetic.fit_decoupled(
+        net, state, params, data, 600, region="ctx", window=window, output="out.rate",
+        key=jax.random.key(seed + 5), use_predictor=use_predictor,
+        trainable=["ctx", "inp.rate->ctx.input", "ctx.rate->out.input"])
+    validation = bs.train.trial_loss(net, state, output="out.rate")
+    return float(validation(trained, data(jax.random.key(1234), 0)))
+
+
+def test_the_cerebellum_helps_truncated_bptt_and_not_full_bptt():
+    seeds = range(5)
+    truncated = [validation_error(s, 1, False) for s in seeds]
+    helped = [validation_error(s, 1, True) for s in seeds]
+    assert sum(h < t for h, t in zip(helped, truncated)) >= 4  # paired seeds, window 1
+    full = [validation_error(s, STEPS, False) for s in seeds[:2]]
+    full_helped = [validation_error(s, STEPS, True) for s in seeds[:2]]
+    for a, b in zip(full_helped, full):
+        assert 0.8 <= a / b <= 1.25  # with nothing truncated, nothing to add
