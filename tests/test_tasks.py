@@ -393,3 +393,36 @@ def test_context_switching_supervised_shapes(key):
     chex.assert_type(batch["targets"], jnp.int32)
     stimulus = np.asarray(batch["inputs"])[:, 0, 1:4].argmax(axis=1)
     np.testing.assert_array_equal(np.asarray(batch["targets"])[:, -1], 1 + (stimulus + 1) % 3)
+
+
+def test_rollout_labels_are_the_oracle_action_for_the_same_observation(key):
+    world = bs.tasks.GridWorld()
+    batch = world.trials(world.init(key)[0], key, 4, 40)
+    cells = np.asarray(batch["inputs"]).argmax(axis=-1)
+    np.testing.assert_array_equal(np.asarray(batch["targets"]), world._tables["best"][cells])
+
+
+def test_trial_tasks_draw_their_first_trial_with_the_run_params(key):
+    task = PerceptualDecision()
+    net = closed_loop(task, oracle=False)
+    params, state = net.init(key)
+    params = bs.set(bs.set(params, "task.coherences", jnp.ones(5)), "task.sigma", 0.0)
+    _, trace = net.run(params, state, task.trial_length, record=["task.obs"])
+    evidence = np.asarray(trace["task.obs"])[task.fixation_steps, 1:]
+    assert sorted(evidence.tolist()) == [0.0, 1.0]  # coherence 1, no noise, from the first trial on
+
+
+def test_two_step_waits_for_an_action(key):
+    net = bs.build(bs.Connectome().add("task", bs.tasks.TwoStep()))
+    params, state = net.init(key)
+    _, trace = net.run(params, state, 5, record=["task.obs", "task.done", "task.reward"])
+    assert np.all(np.asarray(trace["task.obs"]).argmax(axis=1) == 0)  # still in A
+    assert np.asarray(trace["task.done"]).sum() == 0 and np.asarray(trace["task.reward"]).sum() == 0
+
+
+def test_bandit_scores_each_pull_under_the_arms_it_was_chosen_for(key):
+    task = bs.tasks.Bandit(2, episode_steps=1, correlated=True)  # new arms every step
+    net = agent_loop(task, 2, oracle=True)
+    params, state = net.init(key)
+    _, trace = net.run(params, state, 5000, record=["task.reward"])
+    assert abs(np.asarray(trace["task.reward"])[1:].mean() - 0.75) < 0.03

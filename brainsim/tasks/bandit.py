@@ -72,13 +72,16 @@ class Bandit(Region):
         params = {"p": param(jnp.linspace(0.2, 0.8, self.n_arms))}
         state = {}
         if self.episode_steps is not None:
-            state = {"p": self.draw(key, params["p"].dtype), "t": jnp.zeros((), jnp.int32)}
+            p = self.draw(key, params["p"].dtype)
+            state = {"p": p, "p_chosen": p, "t": jnp.zeros((), jnp.int32)}
         return params, state
 
     def step(self, params, state, inputs, ctx):
         k_reward, k_episode = jax.random.split(ctx.key)
         probabilities = params["p"] if self.episode_steps is None else state["p"]
-        p = jnp.sum(inputs["action"] * probabilities)
+        # the action arriving now was chosen on the previous step, under that step's arms
+        chosen_under = params["p"] if self.episode_steps is None else state["p_chosen"]
+        p = jnp.sum(inputs["action"] * chosen_under)
         reward = jax.random.bernoulli(k_reward, p).astype(p.dtype)
         target = jax.nn.one_hot(jnp.argmax(probabilities), self.n_arms, dtype=p.dtype)
         one = jnp.ones((), p.dtype)
@@ -86,6 +89,7 @@ class Bandit(Region):
             return state, {"obs": one[None], "reward": reward, "done": one, "target": target}
         last = state["t"] == self.episode_steps - 1
         new_p = jnp.where(last, self.draw(k_episode, p.dtype), state["p"])
-        new_state = {"p": new_p, "t": jnp.where(last, 0, state["t"] + 1).astype(jnp.int32)}
+        new_state = {"p": new_p, "p_chosen": probabilities,
+                     "t": jnp.where(last, 0, state["t"] + 1).astype(jnp.int32)}
         return new_state, {"obs": one[None], "reward": reward, "done": last.astype(p.dtype),
                            "target": target}

@@ -41,13 +41,16 @@ def neurogym_trials(env, batch: int, seed: int = 0) -> dict:
     for _ in range(batch):
         infos.append(task.new_trial())
         ob, gt = np.asarray(task.ob, np.float32), np.asarray(task.gt)
+        if gt.ndim > 1:
+            raise ValueError(f"{type(task).__name__} has vector ground truth {gt.shape[1:]}; "
+                             "the adapter handles tasks with one discrete answer per step")
         mask = np.zeros(len(gt), np.float32)
         if "decision" in task.start_ind:
             mask[task.start_ind["decision"]:task.end_ind["decision"]] = 1.0
         else:
             mask[:] = 1.0
         obs.append(ob)
-        targets.append(gt.reshape(len(gt), -1)[:, 0] if gt.ndim > 1 else gt)
+        targets.append(gt)
         masks.append(mask)
     length = max(len(m) for m in masks)
 

@@ -33,6 +33,9 @@ class Pavlovian(TrialTask):
     delay_steps: int = 10
 
     def __post_init__(self):
+        for name in ("n_cues", "iti_steps", "cue_steps", "delay_steps"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {getattr(self, name)!r}")
         if self.cue_steps > self.delay_steps:
             raise ValueError("the cue must end by the time the reward arrives (cue_steps <= delay_steps)")
 

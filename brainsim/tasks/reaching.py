@@ -60,6 +60,9 @@ class Reaching(Region):
     def __post_init__(self):
         if self.perturbation not in ("rotation", "force_field"):
             raise ValueError(f"perturbation must be 'rotation' or 'force_field', got {self.perturbation!r}")
+        for name in ("n_targets", "cue_steps", "move_steps"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {getattr(self, name)!r}")
         for phase, trials in self.schedule:
             if phase not in PHASES or not isinstance(trials, int) or trials < 1:
                 raise ValueError(f"schedule entries are (one of {PHASES}, int >= 1), got {(phase, trials)}")
@@ -132,13 +135,16 @@ class Reaching(Region):
         goals = jax.vmap(lambda g: self._hand_goal(params, g, on))(targets)
         t = jnp.arange(self.trial_length)
         cue = (t < self.cue_steps).astype(dtype)
-        go = 1.0 - cue
+        # go means "command now": from the last cue step to the step before the end, as in the node
+        go = ((t + 1 >= self.cue_steps) & (t < self.trial_length - 1)).astype(dtype)
+        moving = (t >= self.cue_steps).astype(dtype)
         progress = jnp.clip((t - self.cue_steps + 1) / self.move_steps, 0.0, 1.0).astype(dtype)
         inputs = jnp.concatenate([cue[None, :, None] * targets[:, None, :],
                                   jnp.broadcast_to(go[None, :, None], (batch, self.trial_length, 1))],
                                  axis=2)
         hand = progress[None, :, None] * goals[:, None, :]
-        return {"inputs": inputs, "targets": hand, "mask": jnp.broadcast_to(go, (batch, self.trial_length))}
+        return {"inputs": inputs, "targets": hand,
+                "mask": jnp.broadcast_to(moving, (batch, self.trial_length))}
 
     # -- node face -----------------------------------------------------------------
     def init(self, key):

@@ -49,6 +49,9 @@ class ContextSwitching(Region):
         unknown = set(self.schedule) - set(MAPS)
         if unknown or not self.schedule:
             raise ValueError(f"schedule must name contexts from {MAPS}, got {self.schedule}")
+        for name, least in (("n_stimuli", 2), ("stimulus_steps", 1), ("block_trials", 1)):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < least:
+                raise ValueError(f"{name} must be an int >= {least}, got {getattr(self, name)!r}")
 
     @property
     def n_actions(self) -> int:
@@ -88,6 +91,8 @@ class ContextSwitching(Region):
 
     def trials(self, params, key, batch: int, context: str = "pro") -> dict:
         """``batch`` supervised trials of one context."""
+        if context not in MAPS:
+            raise ValueError(f"unknown context {context!r}; choose from {MAPS}")
         dtype = params["reward"].dtype
         c = jnp.asarray(MAPS.index(context))
         stimuli = jax.random.randint(key, (batch,), 0, self.n_stimuli)

@@ -16,8 +16,8 @@ the task delivers whatever the agent does (a Pavlovian US). From it come
    `brainsim.train` (cross-entropy on the targets);
 2. the node face (this class obeys the Region contract): trials play back
    to back; each step the task emits ``obs`` and the one-hot ``target``, and
-   ``done`` = 1 on the last step of a trial, after which the next trial is
-   drawn with the step's key. The agent answers an observation on the same
+   ``done`` = 1 on the last step of a trial. Each trial is drawn on its first
+   step, with that step's key and the run's params. The agent answers an observation on the same
    step, so its ``action`` reaches the task one step later: wire it with
    ``delay=1`` (the loop task -> agent -> task needs one anyway). The task
    scores that action against the previous step's target: ``reward`` = 1 when
@@ -94,13 +94,19 @@ class TrialTask(Region):
 
     def init(self, key):
         params = self.task_params()
-        trial = self._trial(params, key)
+        placeholder = self._trial(params, key)  # shapes only: the first step draws the real trial
         previous = {"last_target": jnp.zeros((), jnp.int32),
-                    "last_mask": jnp.zeros((), trial["mask"].dtype)}
-        return params, {**trial, "t": jnp.zeros((), jnp.int32), **previous}
+                    "last_mask": jnp.zeros((), placeholder["mask"].dtype)}
+        return params, {**placeholder, "t": jnp.asarray(self.trial_length, jnp.int32), **previous}
 
     def step(self, params, state, inputs, ctx):
-        t = state["t"]
+        # t == trial_length means "between trials": draw the next one now, with these params
+        fresh = self._trial(params, ctx.key)
+        starting = state["t"] >= self.trial_length
+        trial = jax.tree_util.tree_map(lambda new, old: jnp.where(starting, new, old), fresh,
+                                       {k: state[k] for k in fresh})
+        state = {**state, **trial}
+        t = jnp.where(starting, 0, state["t"])
         obs = state["obs"][t]
         target = jax.nn.one_hot(state["target"][t], self.n_actions, dtype=obs.dtype)
         # the action arriving now answers the previous step's observation
@@ -108,10 +114,8 @@ class TrialTask(Region):
         scored = state["last_mask"]
         reward = scored * jnp.sum(inputs["action"] * answered) + state["reward"][t]
         last = t == self.trial_length - 1
-        fresh = self._trial(params, ctx.key)
-        new_state = jax.tree_util.tree_map(
-            lambda new, old: jnp.where(last, new, old), fresh, {k: state[k] for k in fresh})
-        new_state["t"] = jnp.where(last, 0, t + 1).astype(jnp.int32)
+        new_state = dict(trial)
+        new_state["t"] = (t + 1).astype(jnp.int32)  # reaching trial_length: draw on the next step
         new_state["last_target"] = state["target"][t]
         new_state["last_mask"] = state["mask"][t]
         done = last.astype(obs.dtype)

@@ -53,7 +53,7 @@ class TwoStep(Region):
         params = {"p_common": param(0.7), "drift": param(0.025)}
         dtype = params["drift"].dtype
         return params, {
-            "stage": jnp.ones((), jnp.int32),  # the stage last shown (1: the first step shows A)
+            "stage": jnp.zeros((), jnp.int32),  # the stage last shown (0: A)
             "second": jnp.zeros((), jnp.int32),  # 0 for B, 1 for C
             "p_reward": jax.random.uniform(key, (2, 2), dtype, 0.25, 0.75),
         }
@@ -62,27 +62,31 @@ class TwoStep(Region):
         k_transition, k_reward, k_drift = jax.random.split(ctx.key, 3)
         p_reward, dtype = state["p_reward"], state["p_reward"].dtype
         choice = jnp.argmax(inputs["action"])
-        answered_stage_1 = state["stage"] == 0
+        acted = jnp.sum(inputs["action"]) > 0  # no action: nothing happens, the same state shows
+        answered_stage_1 = acted & (state["stage"] == 0)
+        answered_stage_2 = acted & (state["stage"] == 1)
         # stage-1 answer: move to B or C; stage-2 answer: reward, drift, back to A
         common = jax.random.bernoulli(k_transition, params["p_common"])
         second = jnp.where(common, choice, 1 - choice).astype(jnp.int32)
         p = jnp.sum(inputs["action"] * p_reward[state["second"]])  # no action, no reward
         won = jax.random.bernoulli(k_reward, p).astype(dtype)
-        reward = jnp.where(answered_stage_1, jnp.zeros((), dtype), won)
+        reward = jnp.where(answered_stage_2, won, jnp.zeros((), dtype))
         drifted = p_reward + params["drift"] * jax.random.normal(k_drift, (2, 2), dtype)
         drifted = jnp.where(drifted > 0.75, 1.5 - drifted, drifted)  # reflect into [0.25, 0.75]
         drifted = jnp.where(drifted < 0.25, 0.5 - drifted, drifted)
+        stage = jnp.where(answered_stage_1, 1, jnp.where(answered_stage_2, 0, state["stage"]))
         new_state = {
-            "stage": jnp.where(answered_stage_1, 1, 0).astype(jnp.int32),
+            "stage": stage.astype(jnp.int32),
             "second": jnp.where(answered_stage_1, second, state["second"]),
-            "p_reward": jnp.where(answered_stage_1, p_reward, drifted),
+            "p_reward": jnp.where(answered_stage_2, drifted, p_reward),
         }
-        shown = jnp.where(answered_stage_1, 1 + second, 0)
+        shown = jnp.where(new_state["stage"] == 1, 1 + new_state["second"], 0)
         obs = jax.nn.one_hot(shown, 3, dtype=dtype)
         best_second = jnp.argmax(new_state["p_reward"][new_state["second"]])
         best_first = jnp.argmax(jnp.max(new_state["p_reward"], axis=1))  # common route to the best state
-        target = jax.nn.one_hot(jnp.where(answered_stage_1, best_second, best_first), 2, dtype=dtype)
-        done = (~answered_stage_1).astype(dtype)
+        target = jax.nn.one_hot(jnp.where(new_state["stage"] == 1, best_second, best_first), 2,
+                                dtype=dtype)
+        done = answered_stage_2.astype(dtype)
         common_out = (answered_stage_1 & common).astype(dtype)
         return new_state, {"obs": obs, "reward": reward, "done": done, "common": common_out,
                            "target": target}
