@@ -130,3 +130,16 @@ def test_hopf_node_oscillates_with_amplitude_sqrt_a_at_omega():
     phase = np.unwrap(np.arctan2(y[:, 0], x[:, 0]))
     frequency_hz = (phase[-1] - phase[0]) / (2 * np.pi) / (len(phase) * 0.1 / 1000.0)
     assert frequency_hz == pytest.approx(10.0, rel=0.01)
+
+
+def test_alif_threshold_adaptation_lengthens_interspike_intervals():
+    isis = {}
+    for adaptive in (False, True):
+        net, params, state = lone(bs.LIFPopulation(n=1, adaptive=adaptive), dt=0.1)
+        drive = jnp.full((20_000, 1), 300.0)  # 2 s of constant current
+        _, trace = net.run(params, state, 20_000, inputs={"p.current": drive}, record=["p.spike"])
+        isis[adaptive] = np.diff(np.flatnonzero(np.asarray(trace["p.spike"][:, 0]))) * 0.1
+    plain, adapting = isis[False], isis[True]
+    assert plain.max() - plain.min() <= 0.1 + 1e-6  # a regular LIF fires at a constant rate
+    assert adapting[-1] > 1.5 * adapting[0]  # ALIF slows down as its threshold rises
+    assert adapting[-5:].std() < 0.15  # and settles to a steady adapted rate

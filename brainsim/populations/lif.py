@@ -13,7 +13,11 @@ with one of two synapse models, chosen by ``synapse``:
   at ports ``exc`` and ``inh`` (nS) are added to ``g_e`` and ``g_i``.
 
 When ``V`` crosses ``V_th`` the unit spikes, ``V`` is reset to ``V_reset`` and
-held there for the refractory period ``t_ref``. Decays are integrated exactly
+held there for the refractory period ``t_ref``. With ``adaptive=True`` (ALIF,
+as in the long short-term memory spiking networks of Bellec et al. 2018)
+the threshold rises after each spike and relaxes back,
+``V_th_eff = V_th + beta_a * a`` with ``tau_a da/dt = -a`` and ``a += 1`` per
+spike, which gives spike-frequency adaptation and a slow memory. Decays are integrated exactly
 (``x *= exp(-dt / tau)``), the membrane by forward Euler. The spike is
 `brainsim.surrogate.spike`, so gradients flow through spiking runs.
 
@@ -55,12 +59,15 @@ class LIFPopulation(Region):
       exc_fraction: as in `RatePopulation`: Dale signs for outgoing spikes.
       random_init: start ``V`` uniformly between ``V_reset`` and ``V_th``
         (drawn from the init key) instead of at ``E_L``.
+      adaptive: an adaptive threshold (ALIF); params ``tau_a`` (ms) and
+        ``beta_a`` (mV per unit of adaptation).
     """
 
     n: int
     synapse: str = "current"
     exc_fraction: float | None = None
     random_init: bool = False
+    adaptive: bool = False
 
     def __post_init__(self):
         if not isinstance(self.n, int) or self.n <= 0:
@@ -106,6 +113,9 @@ class LIFPopulation(Region):
         else:
             v = jnp.full((self.n,), -60.0)
         state = {"V": v, "refractory": jnp.zeros(self.n), **synapses}
+        if self.adaptive:
+            params.update(tau_a=param(200.0), beta_a=param(2.0))
+            state["a"] = jnp.zeros(self.n)
         return params, state
 
     def step(self, params, state, inputs, ctx):
@@ -121,8 +131,11 @@ class LIFPopulation(Region):
         I_total = p["g_L"] * (p["E_L"] - V) + I_syn + p["bias"] + inputs["current"]
         free = state["refractory"] < 0.5 * dt  # robust to rounding of t_ref / dt
         V = jnp.where(free, V + dt * I_total / p["C"], p["V_reset"])
-        s = spike(V - p["V_th"], p["beta"])
+        threshold = p["V_th"] + (p["beta_a"] * state["a"] if self.adaptive else 0.0)
+        s = spike(V - threshold, p["beta"])
         V = V + s * (p["V_reset"] - V)
         refractory = jnp.where(s > 0, p["t_ref"], jnp.maximum(state["refractory"] - dt, 0.0))
-        state = {"V": V, "refractory": refractory, **new_synapses}
-        return state, {"spike": s, "v": V}
+        new_state = {"V": V, "refractory": refractory, **new_synapses}
+        if self.adaptive:
+            new_state["a"] = state["a"] * jnp.exp(-dt / p["tau_a"]) + s
+        return new_state, {"spike": s, "v": V}
