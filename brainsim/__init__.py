@@ -12,6 +12,7 @@
 """
 
 from brainsim import plasticity, plot, rl, tasks, train
+from brainsim.checkpoint import CheckpointError
 from brainsim.connectome import Connectome
 from brainsim.errors import (
     BrainsimError,
@@ -20,17 +21,16 @@ from brainsim.errors import (
     RunInputError,
     WiringError,
 )
+from brainsim.loop import trace_count
 from brainsim.network import Network, build
 from brainsim.params import get, paths, set  # noqa: A004 - bs.set mirrors bs.get
 from brainsim.populations import HopfPopulation, LIFPopulation, RatePopulation, SoftmaxPolicy
 from brainsim.ports import Port
 from brainsim.projection import Projection
 from brainsim.region import Region, StepContext
-from brainsim.checkpoint import CheckpointError
-from brainsim.loop import trace_count
 from brainsim.simulate import run
-from brainsim.sweeps import SweepResult, sweep
 from brainsim.surrogate import spike
+from brainsim.sweeps import SweepResult, sweep
 
 __version__ = "0.1.0"
 

@@ -31,16 +31,18 @@ from brainsim import checkpoint as checkpoints
 from brainsim import external, outputs
 from brainsim.errors import RunInputError
 from brainsim.loop import raise_if_bad, simulate
+from brainsim.region import check_int
 
 
 def run_chunked(net, params, state, arrays, steps, chunk, recording, functions, *,
                 progress=None, check_finite=False, checkpoint=None, resume=None):
     """The host loop of `brainsim.simulate.run` with ``chunk=``; returns ``(state, trace)``."""
-    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
-        raise RunInputError(f"chunk must be an int >= 1, got {chunk!r}")
+    check_int("run", "chunk", chunk, error=RunInputError)
     if chunk % recording.every:
         raise RunInputError(f"chunk={chunk} must be a multiple of every={recording.every}")
-    identity = run_identity(net, params, arrays, steps, chunk, recording, functions)
+    # digests of params and inputs cost a pass over them: only checkpointed runs need them
+    keeps = checkpoint is not None or resume is not None
+    identity = run_identity(net, params, arrays, steps, chunk, recording, functions) if keeps else None
     done = 0
     if resume is not None:
         if checkpoint is not None and Path(checkpoint).resolve() != Path(resume).resolve():

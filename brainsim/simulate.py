@@ -17,7 +17,9 @@ from brainsim import external, monitor
 from brainsim.chunked import run_chunked
 from brainsim.errors import RunInputError
 from brainsim.loop import GradientPlan, raise_if_bad, simulate
+from brainsim.region import check_int
 from brainsim.validate import check_fits
+
 
 def run(
     net,
@@ -69,8 +71,7 @@ def run(
       of shape ``(steps // every, ...)``, time first (read-only memory maps
       when ``checkpoint`` is given).
     """
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise RunInputError(f"steps must be an int >= 1, got {steps!r}")
+    check_int("run", "steps", steps, error=RunInputError)
     steps = int(steps)
     recording = monitor.plan(net, record, every, reduce)
     if steps % every:

@@ -35,6 +35,7 @@ from brainsim import external, monitor
 from brainsim import params as param_paths
 from brainsim.errors import RunInputError
 from brainsim.loop import count_trace, simulate
+from brainsim.region import check_int
 from brainsim.validate import check_fits
 
 
@@ -102,8 +103,7 @@ def sweep(
       devices: devices to shard over (default ``jax.devices()``).
       progress: progress bar over slices (default: on a terminal, >1 slice).
     """
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise RunInputError(f"steps must be an int >= 1, got {steps!r}")
+    check_int("sweep", "steps", steps, error=RunInputError)
     seeds = np.asarray(list(seeds))
     if seeds.ndim != 1 or len(seeds) == 0 or not np.issubdtype(seeds.dtype, np.integer):
         raise RunInputError(f"seeds must be a non-empty list of ints, got {seeds.tolist()!r}")

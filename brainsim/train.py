@@ -36,6 +36,7 @@ from tqdm import tqdm
 from brainsim import checkpoint as checkpoints
 from brainsim import params as param_paths
 from brainsim.errors import NonFiniteError, RunInputError
+from brainsim.region import check_int
 
 
 @dataclasses.dataclass
@@ -87,8 +88,7 @@ def fit(
       NonFiniteError: the loss became NaN or inf; ``err.params`` holds the
         last params with a finite loss, ``err.step`` the failing step.
     """
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise RunInputError(f"steps must be an int >= 1, got {steps!r}")
+    check_int("fit", "steps", steps, error=RunInputError)
     key = jax.random.key(0) if key is None else key
     if trainable is not None:
         optimizer = optax.multi_transform(

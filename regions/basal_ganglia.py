@@ -46,6 +46,7 @@ import numpy as np
 
 from brainsim import Port, Region
 from brainsim.dtypes import param
+from brainsim.region import check_int
 
 NUCLEI = ("d1", "d2", "stn", "gpe", "gpi")
 GPR_PARAMS = {
@@ -71,10 +72,8 @@ class BasalGanglia(Region):
     n_cortex: int = 0
 
     def __post_init__(self):
-        if not isinstance(self.n, int) or self.n <= 0:
-            raise ValueError(f"BasalGanglia needs a positive int n, got {self.n!r}")
-        if not isinstance(self.n_cortex, int) or self.n_cortex < 0:
-            raise ValueError(f"n_cortex must be an int >= 0, got {self.n_cortex!r}")
+        check_int("BasalGanglia", "n", self.n)
+        check_int("BasalGanglia", "n_cortex", self.n_cortex, minimum=0)
 
     @property
     def inputs(self):

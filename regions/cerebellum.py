@@ -46,6 +46,7 @@ import numpy as np
 
 from brainsim import Port, Region
 from brainsim.dtypes import param
+from brainsim.region import check_int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,9 +69,7 @@ class Cerebellum(Region):
 
     def __post_init__(self):
         for name in ("n_mossy", "n_granule", "n_out", "fan_in"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value <= 0:
-                raise ValueError(f"Cerebellum needs a positive int {name}, got {value!r}")
+            check_int("Cerebellum", name, getattr(self, name))
         if self.fan_in > self.n_mossy:
             raise ValueError(f"fan_in={self.fan_in} exceeds n_mossy={self.n_mossy}")
         if not 0.0 < self.coding_level < 1.0:

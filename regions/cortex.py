@@ -49,6 +49,7 @@ from brainsim.dtypes import param
 from brainsim.populations.dale import check_exc_fraction, dale_signs
 from brainsim.populations.rate import ACTIVATIONS
 from brainsim.projection import signed_weight
+from brainsim.region import check_int
 
 
 def recurrent_weights(key, n: int, exc_fraction: float | None, scale: float) -> jax.Array:
@@ -79,8 +80,7 @@ class Cortex(Region):
     two_compartment: bool = False
 
     def __post_init__(self):
-        if not isinstance(self.n, int) or self.n <= 0:
-            raise ValueError(f"Cortex needs a positive int n, got {self.n!r}")
+        check_int("Cortex", "n", self.n)
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {self.activation!r}; choose from {sorted(ACTIVATIONS)}")
         check_exc_fraction(self.exc_fraction)
@@ -150,8 +150,7 @@ class SpikingCortex(Region):
     exc_fraction: float | None = 0.8
 
     def __post_init__(self):
-        if not isinstance(self.n, int) or self.n <= 0:
-            raise ValueError(f"SpikingCortex needs a positive int n, got {self.n!r}")
+        check_int("SpikingCortex", "n", self.n)
         check_exc_fraction(self.exc_fraction)
 
     @property

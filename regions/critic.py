@@ -30,6 +30,7 @@ import jax.numpy as jnp
 
 from brainsim import Port, Region
 from brainsim.dtypes import param
+from brainsim.region import check_int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,10 +42,8 @@ class Critic(Region):
     rpe_delay: int = 1
 
     def __post_init__(self):
-        if not isinstance(self.n_features, int) or self.n_features <= 0:
-            raise ValueError(f"Critic needs a positive int n_features, got {self.n_features!r}")
-        if not isinstance(self.rpe_delay, int) or self.rpe_delay < 1:
-            raise ValueError(f"rpe_delay must be an int >= 1, got {self.rpe_delay!r}")
+        check_int("Critic", "n_features", self.n_features)
+        check_int("Critic", "rpe_delay", self.rpe_delay)
 
     @property
     def _shape(self):

@@ -41,6 +41,7 @@ import jax.numpy as jnp
 
 from brainsim import Port, Region
 from brainsim.dtypes import param
+from brainsim.region import check_int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,8 +52,7 @@ class Hippocampus(Region):
     ca3: bool = False
 
     def __post_init__(self):
-        if not isinstance(self.n, int) or self.n <= 0:
-            raise ValueError(f"Hippocampus needs a positive int n, got {self.n!r}")
+        check_int("Hippocampus", "n", self.n)
 
     @property
     def inputs(self):

@@ -49,6 +49,7 @@ import jax.numpy as jnp
 
 from brainsim import Port, Region
 from brainsim.dtypes import param
+from brainsim.region import check_int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,8 +101,7 @@ class Acetylcholine(Region):
     n: int
 
     def __post_init__(self):
-        if not isinstance(self.n, int) or self.n <= 0:
-            raise ValueError(f"Acetylcholine needs a positive int n, got {self.n!r}")
+        check_int("Acetylcholine", "n", self.n)
 
     @property
     def inputs(self):

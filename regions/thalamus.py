@@ -35,6 +35,7 @@ import numpy as np
 
 from brainsim import Port, Region
 from brainsim.dtypes import param
+from brainsim.region import check_int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,8 +55,7 @@ class Thalamus(Region):
     n_gain: int = 0
 
     def __post_init__(self):
-        if not isinstance(self.n, int) or self.n <= 0:
-            raise ValueError(f"Thalamus needs a positive int n, got {self.n!r}")
+        check_int("Thalamus", "n", self.n)
         if self.n % self._n_inhibition:
             raise ValueError(f"n_inhibition={self._n_inhibition} must divide n={self.n}")
 

@@ -12,14 +12,19 @@ from regions import Cortex
 STEPS, BATCH = 20, 32
 
 
-def delayed_cue_task():
+def input_cortex_readout(source: str, n_in: int):
+    """source (linear, n_in) -> cortex (32) -> a linear readout."""
     brain = bs.Connectome()
-    brain.add("cue", bs.RatePopulation(n=2, activation="linear"))
+    brain.add(source, bs.RatePopulation(n=n_in, activation="linear"))
     brain.add("ctx", Cortex(32))
     brain.add("out", bs.RatePopulation(n=1, activation="linear"))
-    brain.connect("cue.rate", "ctx.input")
+    brain.connect(f"{source}.rate", "ctx.input")
     brain.connect("ctx.rate", "out.input", scale=0.3)
-    net = bs.build(brain, dt=1.0)
+    return bs.build(brain, dt=1.0)
+
+
+def delayed_cue_task():
+    net = input_cortex_readout("cue", 2)
     params, state = net.init(jax.random.key(0), overrides={"cue.tau": 1.0, "out.tau": 1.0,
                                                           "ctx.tau": 2.0})
     params = bs.set(params, "ctx.W_rec", bs.get(params, "ctx.W_rec") * 0.6)
@@ -83,13 +88,7 @@ LAG = 3
 
 def lagged_copy_task():
     """Output the input of three steps ago: credit must cross truncation boundaries."""
-    brain = bs.Connectome()
-    brain.add("inp", bs.RatePopulation(n=1, activation="linear"))
-    brain.add("ctx", Cortex(32))
-    brain.add("out", bs.RatePopulation(n=1, activation="linear"))
-    brain.connect("inp.rate", "ctx.input")
-    brain.connect("ctx.rate", "out.input", scale=0.3)
-    net = bs.build(brain, dt=1.0)
+    net = input_cortex_readout("inp", 1)
 
     def data(key, step):
         x = jax.random.normal(key, (BATCH, STEPS, 1))

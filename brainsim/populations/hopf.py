@@ -32,7 +32,7 @@ import jax.numpy as jnp
 
 from brainsim.dtypes import param
 from brainsim.ports import Port
-from brainsim.region import Region
+from brainsim.region import Region, check_int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,8 +42,7 @@ class HopfPopulation(Region):
     n: int
 
     def __post_init__(self):
-        if not isinstance(self.n, int) or self.n <= 0:
-            raise ValueError(f"HopfPopulation needs a positive int n, got {self.n!r}")
+        check_int("HopfPopulation", "n", self.n)
 
     @property
     def inputs(self):

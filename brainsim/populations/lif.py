@@ -40,10 +40,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from brainsim.populations.dale import check_exc_fraction, dale_signs
 from brainsim.dtypes import param
+from brainsim.populations.dale import check_exc_fraction, dale_signs
 from brainsim.ports import Port
-from brainsim.region import Region
+from brainsim.region import Region, check_int
 from brainsim.surrogate import spike
 
 SYNAPSES = ("current", "conductance")
@@ -70,8 +70,7 @@ class LIFPopulation(Region):
     adaptive: bool = False
 
     def __post_init__(self):
-        if not isinstance(self.n, int) or self.n <= 0:
-            raise ValueError(f"LIFPopulation needs a positive int n, got {self.n!r}")
+        check_int("LIFPopulation", "n", self.n)
         if self.synapse not in SYNAPSES:
             raise ValueError(f"synapse must be one of {SYNAPSES}, got {self.synapse!r}")
         check_exc_fraction(self.exc_fraction)

@@ -15,7 +15,7 @@ import jax
 
 from brainsim.dtypes import param
 from brainsim.ports import Port
-from brainsim.region import Region
+from brainsim.region import Region, check_int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,8 +25,7 @@ class SoftmaxPolicy(Region):
     n: int
 
     def __post_init__(self):
-        if not isinstance(self.n, int) or self.n < 2:
-            raise ValueError(f"SoftmaxPolicy needs an int n >= 2 actions, got {self.n!r}")
+        check_int("SoftmaxPolicy", "n (actions)", self.n, minimum=2)
 
     @property
     def inputs(self):

@@ -25,10 +25,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from brainsim.populations.dale import check_exc_fraction, dale_signs
 from brainsim.dtypes import param
+from brainsim.populations.dale import check_exc_fraction, dale_signs
 from brainsim.ports import Port
-from brainsim.region import Region
+from brainsim.region import Region, check_int
 
 ACTIVATIONS = {
     "tanh": jnp.tanh,
@@ -57,8 +57,7 @@ class RatePopulation(Region):
     noise: bool = False
 
     def __post_init__(self):
-        if not isinstance(self.n, int) or self.n <= 0:
-            raise ValueError(f"RatePopulation needs a positive int n, got {self.n!r}")
+        check_int("RatePopulation", "n", self.n)
         if self.activation not in ACTIVATIONS:
             raise ValueError(
                 f"unknown activation {self.activation!r}; choose from {sorted(ACTIVATIONS)}"

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 
 from brainsim.dtypes import param
 from brainsim.ports import Port
-from brainsim.region import Region
+from brainsim.region import Region, check_int
 from brainsim.tasks.rollout import rollout_trials
 
 
@@ -35,8 +35,7 @@ class Bandit(Region):
     correlated: bool = False
 
     def __post_init__(self):
-        if not isinstance(self.n_arms, int) or self.n_arms < 2:
-            raise ValueError(f"Bandit needs an int n_arms >= 2, got {self.n_arms!r}")
+        check_int("Bandit", "n_arms", self.n_arms, minimum=2)
         if self.correlated and self.n_arms != 2:
             raise ValueError("correlated bandits have two arms (p_2 = 1 - p_1)")
         if self.episode_steps is not None and (not isinstance(self.episode_steps, int)

@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 
 from brainsim.dtypes import param
+from brainsim.region import check_int
 from brainsim.tasks.trial_task import TrialTask
 
 
@@ -34,8 +35,7 @@ class DelayedMatch(TrialTask):
     non_match: bool = False
 
     def __post_init__(self):
-        if not isinstance(self.n_stimuli, int) or self.n_stimuli < 2:
-            raise ValueError(f"n_stimuli must be an int >= 2, got {self.n_stimuli!r}")
+        check_int("DelayedMatch", "n_stimuli", self.n_stimuli, minimum=2)
 
     n_actions = 3
 

@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from brainsim.dtypes import param
+from brainsim.region import check_int
 from brainsim.tasks.trial_task import TrialTask
 
 
@@ -34,8 +35,7 @@ class Pavlovian(TrialTask):
 
     def __post_init__(self):
         for name in ("n_cues", "iti_steps", "cue_steps", "delay_steps"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {getattr(self, name)!r}")
+            check_int("Pavlovian", name, getattr(self, name))
         if self.cue_steps > self.delay_steps:
             raise ValueError("the cue must end by the time the reward arrives (cue_steps <= delay_steps)")
 

@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 
 from brainsim.dtypes import param
+from brainsim.region import check_int
 from brainsim.tasks.trial_task import TrialTask
 
 
@@ -37,8 +38,7 @@ class PerceptualDecision(TrialTask):
 
     def __post_init__(self):
         for name in ("fixation_steps", "stimulus_steps", "decision_steps"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {getattr(self, name)!r}")
+            check_int("PerceptualDecision", name, getattr(self, name))
 
     n_obs = 3
     n_actions = 3

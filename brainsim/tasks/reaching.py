@@ -41,7 +41,7 @@ import jax.numpy as jnp
 
 from brainsim.dtypes import param
 from brainsim.ports import Port
-from brainsim.region import Region
+from brainsim.region import Region, check_int
 
 PHASES = ("baseline", "exposure", "washout", "reexposure")
 
@@ -61,8 +61,7 @@ class Reaching(Region):
         if self.perturbation not in ("rotation", "force_field"):
             raise ValueError(f"perturbation must be 'rotation' or 'force_field', got {self.perturbation!r}")
         for name in ("n_targets", "cue_steps", "move_steps"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {getattr(self, name)!r}")
+            check_int("Reaching", name, getattr(self, name))
         for phase, trials in self.schedule:
             if phase not in PHASES or not isinstance(trials, int) or trials < 1:
                 raise ValueError(f"schedule entries are (one of {PHASES}, int >= 1), got {(phase, trials)}")

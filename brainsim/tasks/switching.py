@@ -29,7 +29,7 @@ import jax.numpy as jnp
 
 from brainsim.dtypes import param
 from brainsim.ports import Port
-from brainsim.region import Region
+from brainsim.region import Region, check_int
 from brainsim.tasks.rollout import rollout_trials
 
 MAPS = ("pro", "anti", "reversal")
@@ -50,8 +50,7 @@ class ContextSwitching(Region):
         if unknown or not self.schedule:
             raise ValueError(f"schedule must name contexts from {MAPS}, got {self.schedule}")
         for name, least in (("n_stimuli", 2), ("stimulus_steps", 1), ("block_trials", 1)):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < least:
-                raise ValueError(f"{name} must be an int >= {least}, got {getattr(self, name)!r}")
+            check_int("ContextSwitching", name, getattr(self, name), minimum=least)
 
     @property
     def n_actions(self) -> int:

@@ -101,10 +101,10 @@ class TrialTask(Region):
 
     def step(self, params, state, inputs, ctx):
         # t == trial_length means "between trials": draw the next one now, with these params
-        fresh = self._trial(params, ctx.key)
+        # (only then: the draw is skipped on the other steps of a trial)
         starting = state["t"] >= self.trial_length
-        trial = jax.tree_util.tree_map(lambda new, old: jnp.where(starting, new, old), fresh,
-                                       {k: state[k] for k in fresh})
+        current = {k: state[k] for k in ("obs", "target", "mask", "reward")}
+        trial = jax.lax.cond(starting, lambda: self._trial(params, ctx.key), lambda: current)
         state = {**state, **trial}
         t = jnp.where(starting, 0, state["t"])
         obs = state["obs"][t]
