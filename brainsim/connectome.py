@@ -93,14 +93,19 @@ class Connectome:
         sign: int | None = None,
         weight=None,
         plasticity=None,
+        p: float | None = None,
+        shared_weight: bool = False,
+        spike_slots: int | None = None,
+        synapse_delay: tuple[int, int] | None = None,
+        synapse_delay_ms: tuple[float, float] | None = None,
     ) -> Projection:
         """Project output port ``source`` ("region.port") onto input ``target``.
 
         Args:
           source: ``"region.output_port"``.
           target: ``"region.input_port"``.
-          kind: ``"dense"``, ``"sparse"``, ``"one_to_one"``, ``"matrix"`` or
-            ``"identity"`` (see `brainsim.projection`).
+          kind: ``"dense"``, ``"sparse"``, ``"one_to_one"``, ``"matrix"``,
+            ``"identity"`` or ``"event"`` (see `brainsim.projection`).
           delay: delay in steps (int ``>= 0``); default 0. For ``"dense"`` and
             ``"matrix"`` projections, also a ``(n_src, n_dst)`` matrix of
             per-edge delays (each at least one step).
@@ -114,6 +119,13 @@ class Connectome:
             ``kind="matrix"``.
           plasticity: a local learning rule (`brainsim.plasticity`) that
             updates this projection's weights every step.
+          p: connection probability of each (pre, post) pair, for
+            ``kind="event"`` (event-driven spiking projections).
+          shared_weight: ``kind="event"`` only: one weight for all synapses.
+          spike_slots: ``kind="event"`` only: spikes delivered per chunk.
+          synapse_delay: ``kind="event"`` only: ``(lo, hi)``, each synapse's
+            delay drawn uniformly from ``lo..hi`` steps (``lo >= 1``).
+          synapse_delay_ms: the same in ms, rounded to whole steps (at least 1).
         Returns:
           the new `Projection`; its ``name`` is its key in params and state.
         """
@@ -128,6 +140,11 @@ class Connectome:
         if kind not in KINDS:
             raise WiringError(f"unknown projection kind {kind!r}; choose from {KINDS}")
         matrix = _check_shapes(kind, source, src_shape, target, dst_shape, fan_in, weight)
+        event = dict(p=p, shared_weight=shared_weight, spike_slots=spike_slots,
+                     synapse_delay=synapse_delay, synapse_delay_ms=synapse_delay_ms)
+        event = _check_event(kind, event, delay, ms, source, target)
+        if event.get("synapse_delay") or event.get("synapse_delay_ms"):
+            delay = 1  # the spikes of the last step; each synapse then adds its own wait
         if np.ndim(delay) or np.ndim(ms):
             steps, delay_ms, edge_steps, edge_ms = _check_edge_delays(
                 delay, ms, kind, source, target, (int(np.prod(src_shape)), int(np.prod(dst_shape)))
@@ -155,7 +172,7 @@ class Connectome:
         proj = Projection(
             src, src_port, dst, dst_port, kind=kind, delay=steps, delay_ms=delay_ms,
             fan_in=fan_in, scale=float(scale), sign=sign, matrix=matrix,
-            edge_delay=edge_steps, edge_delay_ms=edge_ms, plasticity=plasticity,
+            edge_delay=edge_steps, edge_delay_ms=edge_ms, plasticity=plasticity, **event,
         )
         if any(p.name == proj.name for p in self._projections):
             raise WiringError(
@@ -200,6 +217,43 @@ def _check_plasticity(rule, kind, per_edge, source, target) -> None:
             f"{source} -> {target}: plasticity needs a dense or matrix projection without "
             f"per-edge delays (got kind={kind!r})"
         )
+
+
+def _check_event(kind, event, delay, ms, source, target) -> dict:
+    """Validate the arguments of an event-driven projection; return the fields to set."""
+    given = {k: v for k, v in event.items() if v not in (None, False)}
+    if kind != "event":
+        if given:
+            raise WiringError(f"{source} -> {target}: {sorted(given)} go with kind='event', not {kind!r}")
+        return {}
+    p = event["p"]
+    if not (isinstance(p, numbers.Real) and 0.0 < p <= 1.0):
+        raise WiringError(f"{source} -> {target}: kind='event' needs a connection probability "
+                          f"p in (0, 1], got p={p!r}")
+    slots = event["spike_slots"]
+    if slots is not None and (not isinstance(slots, numbers.Integral) or slots < 1):
+        raise WiringError(f"{source} -> {target}: spike_slots must be an int >= 1, got {slots!r}")
+    fields = {"p": float(p), "shared_weight": bool(event["shared_weight"]), "spike_slots": slots}
+    steps, in_ms = event["synapse_delay"], event["synapse_delay_ms"]
+    if steps is not None and in_ms is not None:
+        raise WiringError(f"{source} -> {target}: give synapse_delay= (steps) or synapse_delay_ms=, "
+                          "not both")
+    for name, bounds, minimum in (("synapse_delay", steps, 1), ("synapse_delay_ms", in_ms, 0)):
+        if bounds is None:
+            continue
+        if delay is not None or ms is not None:
+            raise WiringError(f"{source} -> {target}: {name}= sets each synapse's whole delay; "
+                              "drop delay=/ms=")
+        ok = (isinstance(bounds, tuple) and len(bounds) == 2
+              and all(isinstance(b, numbers.Real) and math.isfinite(b) for b in bounds)
+              and minimum <= bounds[0] <= bounds[1])
+        if name == "synapse_delay" and ok:
+            ok = all(float(b).is_integer() for b in bounds)
+        if not ok:
+            raise WiringError(f"{source} -> {target}: {name} must be a tuple (lo, hi) with "
+                              f"{minimum} <= lo <= hi{' in whole steps' if minimum else ''}, got {bounds!r}")
+        fields[name] = tuple(int(b) if name == "synapse_delay" else float(b) for b in bounds)
+    return fields
 
 
 def _check_region(name: str, region) -> None:

@@ -227,6 +227,9 @@ class Network:
 
 def _resolve_delay(p: Projection, dt: float) -> Projection:
     """Convert delays given in ms to whole steps of ``dt``."""
+    if p.synapse_delay_ms is not None:
+        low, high = (max(int(round(d / dt)), 1) for d in p.synapse_delay_ms)
+        p = dataclasses.replace(p, synapse_delay=(low, high))
     if p.edge_delay_ms is not None:
         steps = np.maximum(np.round(p.edge_delay_ms.array / dt), 1).astype(np.int32)
         return dataclasses.replace(p, delay=int(steps.max()), edge_delay=FrozenArray(steps))

@@ -17,6 +17,14 @@ Kinds:
   both ports must have the same shape.
 - ``"matrix"``: like ``"dense"`` but initialised to a given matrix.
 - ``"identity"``: ``y = x``, no weights; both ports must have the same shape.
+- ``"event"``: for spiking sources. Each (pre, post) pair is connected with
+  probability ``p``; every synapse starts at weight ``scale`` (one weight per
+  synapse, or one shared by all with ``shared_weight=True``). Delivery is
+  event-driven (`brainsim.events`): the cost of a step follows the spikes
+  that occur, and memory follows the synapse count. Targets (and per-synapse
+  delays) are structure, kept in ``state``. With ``synapse_delay=(lo, hi)``
+  steps, each synapse gets its own delay drawn uniformly from ``lo..hi``, and
+  spikes wait in a ring buffer of arrivals until they are due.
 
 Per-edge delays: a ``"dense"`` or ``"matrix"`` projection may take a matrix
 of delays ``d[i, j]`` (steps, or ms converted at build), one per synapse,
@@ -42,9 +50,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from brainsim import connectivity, events
 from brainsim.dtypes import float_dtype
 
-KINDS = ("dense", "sparse", "one_to_one", "matrix", "identity")
+KINDS = ("dense", "sparse", "one_to_one", "matrix", "identity", "event")
 
 
 class FrozenArray:
@@ -84,6 +93,13 @@ class Projection:
       scale: scale of the initial weights (see the kinds above).
       sign: ``+1`` or ``-1`` to force the sign of every weight, else ``None``.
       matrix: the initial weights of a ``"matrix"`` projection.
+      p: connection probability of an ``"event"`` projection.
+      shared_weight: one weight for all synapses of an ``"event"`` projection.
+      spike_slots: spikes delivered per chunk by an ``"event"`` projection
+        (default `brainsim.events.default_slots`); more spikes in a step
+        cost more chunks, never a lost spike.
+      synapse_delay: ``(lo, hi)`` per-synapse delays in steps (``"event"``).
+      synapse_delay_ms: the same in ms, converted by `brainsim.build`.
     """
 
     src: str
@@ -100,6 +116,11 @@ class Projection:
     edge_delay: FrozenArray | None = None
     edge_delay_ms: FrozenArray | None = None
     plasticity: object | None = None
+    p: float | None = None
+    shared_weight: bool = False
+    spike_slots: int | None = None
+    synapse_delay: tuple[int, int] | None = None
+    synapse_delay_ms: tuple[float, float] | None = None
 
     @property
     def name(self) -> str:
@@ -144,7 +165,55 @@ def _init_weights(proj: Projection, key, n_src: int, n_dst: int):
         return {"weight": w}, {"index": index.astype(jnp.int32)}
     if proj.kind == "identity":
         return {}, {}
+    if proj.kind == "event":
+        return _init_event(proj, key, n_src, n_dst, dtype)
     raise AssertionError(f"unhandled projection kind {proj.kind!r}")
+
+
+def _init_event(proj: Projection, key, n_src: int, n_dst: int, dtype):
+    k_targets, k_delays = jax.random.split(key)
+    targets = connectivity.bernoulli_targets(k_targets, n_src, n_dst, proj.p)
+    shape = () if proj.shared_weight else targets.shape
+    state = {"targets": targets}
+    if proj.synapse_delay is not None:
+        low, high = proj.synapse_delay
+        state["delay"] = connectivity.uniform_delays(k_delays, targets.shape, low, high)
+        state["arrivals"] = jnp.zeros((high, n_dst), dtype)
+    return {"weight": jnp.full(shape, proj.scale, dtype)}, state
+
+
+def event_slots(proj: Projection, n_src: int) -> int:
+    """Spike slots per delivery chunk of an event projection."""
+    return proj.spike_slots if proj.spike_slots is not None else events.default_slots(n_src)
+
+
+def apply_event_projection(proj: Projection, params, state, x, t, dst_shape, signs):
+    """Deliver spikes ``x`` along an ``"event"`` projection at step ``t``.
+
+    Returns ``(y, state)``: the contribution to the target port and the
+    projection's state (its ring buffer of arrivals advances when it has
+    per-synapse delays).
+    """
+    flat = x.reshape(-1)
+    n_src, n_dst = flat.shape[0], int(np.prod(dst_shape))
+    w = params["weight"]
+    row_sign = None
+    if signs is not None:
+        row_sign = jnp.asarray(np.broadcast_to(np.asarray(signs, np.float64), (n_src,)), w.dtype)
+    slots = event_slots(proj, n_src)
+    if proj.synapse_delay is None:
+        into = jnp.zeros((n_dst,), w.dtype)
+        y = events.deliver(into, flat, w, state["targets"], None, t, row_sign, n_dst, 0, slots)
+        return y.reshape(dst_shape), state
+    ring = state["arrivals"]
+    length = ring.shape[0]
+    t_emit = t - proj.delay
+    arrivals = events.deliver(ring.reshape(-1), flat, w, state["targets"], state["delay"], t_emit,
+                              row_sign, n_dst, length, slots).reshape(length, n_dst)
+    slot = t % length
+    y = jax.lax.dynamic_index_in_dim(arrivals, slot, keepdims=False)
+    arrivals = jax.lax.dynamic_update_index_in_dim(arrivals, jnp.zeros_like(y), slot, 0)
+    return y.reshape(dst_shape), {**state, "arrivals": arrivals}
 
 
 def effective_signs(proj: Projection, source_signs: np.ndarray | None) -> np.ndarray | float | None:

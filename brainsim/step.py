@@ -21,7 +21,7 @@ import jax.numpy as jnp
 
 from brainsim import delays as delay_lines
 from brainsim.dtypes import float_dtype
-from brainsim.projection import apply_edge_delayed, apply_projection
+from brainsim.projection import apply_edge_delayed, apply_event_projection, apply_projection
 from brainsim.region import StepContext
 
 
@@ -32,6 +32,7 @@ def advance(net, params, state, external: Mapping[str, jax.Array]):
     key_index = {name: i for i, (name, _) in enumerate(net.regions)}
     signals: dict[str, jax.Array] = {}
     presynaptic = {}  # what each plastic projection delivered this step
+    new_projections = dict(state["projections"])
     new_regions = {}
     for name in net.order:
         region = net.region[name]
@@ -52,10 +53,16 @@ def advance(net, params, state, external: Mapping[str, jax.Array]):
                     else:
                         length = net.buffer_lengths[p.source]
                         pre = delay_lines.read(state["delays"][p.source], p.delay, length, t)
-                    y = apply_projection(
-                        p, params[p.name], state["projections"][p.name], pre, port.shape,
-                        net.signs[p.name],
-                    )
+                    if p.kind == "event":
+                        y, new_projections[p.name] = apply_event_projection(
+                            p, params[p.name], state["projections"][p.name], pre, t, port.shape,
+                            net.signs[p.name],
+                        )
+                    else:
+                        y = apply_projection(
+                            p, params[p.name], state["projections"][p.name], pre, port.shape,
+                            net.signs[p.name],
+                        )
                     if p.plasticity is not None:
                         presynaptic[p.name] = pre.reshape(-1)
                 total = y if total is None else total + y
@@ -71,7 +78,6 @@ def advance(net, params, state, external: Mapping[str, jax.Array]):
         source: delay_lines.write(buffer, signals[source], net.buffer_lengths[source], t)
         for source, buffer in state["delays"].items()
     }
-    new_projections = dict(state["projections"])
     for name, x in presynaptic.items():
         new_projections[name] = _learn(net.projection[name], params[name], state["projections"][name],
                                        x, signals, dt)

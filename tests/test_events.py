@@ -1,0 +1,172 @@
+"""Event-driven spiking projections: connectivity, exact delivery, delays, gradients."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.test_util import check_grads
+
+import brainsim as bs
+from brainsim import connectivity, events
+
+
+def test_bernoulli_connectivity_has_the_right_statistics(key):
+    n, p = 2000, 0.02
+    targets = connectivity.bernoulli_targets(key, n, n, p)
+    chex.assert_type(targets, jnp.int32)
+    rows = np.asarray(targets)
+    real = rows < n
+    degree = real.sum(axis=1)
+    # binomial(2000, 0.02): mean 40, sd 6.26; over 2000 rows the mean is within 0.5
+    assert abs(degree.mean() - n * p) < 0.5
+    assert abs(degree.std() - np.sqrt(n * p * (1 - p))) < 0.5
+    for row, k in zip(rows[:50], degree[:50]):
+        assert np.all(real[0, :0] == 1)  # real targets form a prefix of each row...
+        assert np.all(row[:k] < n) and np.all(row[k:] == n)
+        assert np.all(np.diff(row[:k]) > 0)  # ...sorted, hence distinct
+    pre, post = connectivity.to_pairs(targets, n)
+    hits = np.bincount(post, minlength=n)  # in-degrees are binomial too
+    assert abs(hits.mean() - n * p) < 0.5
+
+
+def test_reserved_row_width_covers_the_binomial_tail():
+    width = connectivity.max_out_degree(4000, 4000, 0.02)
+    # mean 80, sd 8.85: the width sits several sd above the mean but well below 2x
+    assert 80 + 5 * 8.85 < width < 160
+    assert connectivity.max_out_degree(10, 10, 1.0) == 10
+
+
+def _random_case(key, n_src=300, n_dst=200, p=0.1, rate=0.05, shared=False):
+    k1, k2, k3 = jax.random.split(key, 3)
+    targets = connectivity.bernoulli_targets(k1, n_src, n_dst, p)
+    spikes = (jax.random.uniform(k2, (n_src,)) < rate).astype(jnp.float32)
+    w = jnp.float32(0.7) if shared else jax.random.normal(k3, targets.shape)
+    return targets, spikes, w
+
+
+@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize("rate", [0.0, 0.02, 0.3, 1.0])  # 1.0: every neuron spikes (a burst)
+def test_event_delivery_equals_delivery_over_every_synapse(key, rate, shared):
+    targets, spikes, w = _random_case(key, rate=rate, shared=shared)
+    into = jnp.zeros(200)
+    got = events.deliver(into, spikes, w, targets, None, 0, None, 200, 0, 8)
+    want = events.deliver_reference(into, spikes, w, targets, None, 0, None, 200, 0)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    # against a dense matrix built from the pairs
+    pre, post = connectivity.to_pairs(targets, 200)
+    dense = np.zeros((300, 200))
+    weights = np.broadcast_to(np.asarray(w), targets.shape)[targets < 200]
+    np.add.at(dense, (pre, post), weights)
+    np.testing.assert_allclose(got, np.asarray(spikes) @ dense, rtol=1e-4, atol=1e-4)
+
+
+def test_event_delivery_with_signs_and_delays(key):
+    targets, spikes, w = _random_case(key, rate=0.2)
+    delays = connectivity.uniform_delays(key, targets.shape, 1, 4)
+    signs = jnp.where(jnp.arange(300) < 240, 1.0, -1.0)
+    into = jax.random.normal(key, (4 * 200,))
+    got = events.deliver(into, spikes, w, targets, delays, 13, signs, 200, 4, 16)
+    want = events.deliver_reference(into, spikes, w, targets, delays, 13, signs, 200, 4)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_event_delivery_gradients_match_finite_differences(key, x64):
+    targets, _, w = _random_case(key, n_src=40, n_dst=30, p=0.2)
+    w = w.astype(jnp.float64)
+    x = jnp.where(jnp.arange(40) % 3 == 0, 1.0, 0.0).astype(jnp.float64)
+    signs = jnp.where(jnp.arange(40) < 30, 1.0, -1.0).astype(jnp.float64)
+    probe = jax.random.normal(key, (30,), jnp.float64)
+
+    def loss(x, w):
+        y = events.deliver(jnp.zeros(30, jnp.float64), x, w, targets, None, 0, signs, 30, 0, 4)
+        return jnp.sum(jnp.tanh(y) * probe)
+
+    check_grads(loss, (x, w), order=1, modes=["rev"])
+    shared = lambda x, w: loss(x, w * jnp.ones(targets.shape, jnp.float64))  # noqa: E731
+    check_grads(shared, (x, jnp.float64(0.4)), order=1, modes=["rev"])
+
+
+def spiking_pair(kind, n=60, **connect):
+    """Two LIF populations, ``a`` driven hard, ``a -> b`` by the given projection."""
+    brain = bs.Connectome()
+    brain.add("a", bs.LIFPopulation(n=n, random_init=True))
+    brain.add("b", bs.LIFPopulation(n=n))
+    brain.connect("a.spike", "b.input", kind=kind, **connect)
+    return brain
+
+
+def test_event_projection_matches_a_dense_projection_in_a_network(key):
+    net_event = bs.build(spiking_pair("event", p=0.2, scale=150.0, delay=1))
+    params, state = net_event.init(key)
+    targets = state["projections"]["a.spike->b.input"]["targets"]
+    pre, post = connectivity.to_pairs(targets, 60)
+    matrix = np.zeros((60, 60))
+    matrix[pre, post] = 150.0
+    net_dense = bs.build(spiking_pair("matrix", weight=matrix, delay=1))
+    drive = {"a.current": jnp.full((300, 60), 400.0)}
+    outs = []
+    for net in (net_event, net_dense):
+        p, s = net.init(key)
+        p = bs.set(p, "a.bias", jnp.zeros(60))
+        outs.append(bs.run(net, p, s, 300, inputs=drive, record=["a.spike", "b.spike", "b.v"])[1])
+    assert float(outs[0]["a.spike"].sum()) > 100
+    assert float(outs[0]["b.spike"].sum()) > 10  # the projection drives b to spike
+    np.testing.assert_array_equal(outs[0]["b.spike"], outs[1]["b.spike"])
+    np.testing.assert_allclose(outs[0]["b.v"], outs[1]["b.v"], rtol=1e-5, atol=1e-3)
+
+
+def test_each_synapse_delays_a_spike_by_its_own_delay(key):
+    brain = bs.Connectome()
+    brain.add("a", bs.LIFPopulation(n=1))
+    brain.add("b", bs.RatePopulation(n=50, activation="linear"))
+    brain.connect("a.spike", "b.input", kind="event", p=1.0, synapse_delay=(1, 6))
+    net = bs.build(brain)
+    params, state = net.init(key)
+    params = bs.set(params, "b.tau", float(params["dt"]))  # b's rate is its input of this step
+    delays = np.asarray(state["projections"]["a.spike->b.input"]["delay"])[0]
+    assert set(delays) == {1, 2, 3, 4, 5, 6}
+    current = np.zeros((20, 1), np.float32)
+    current[4] = 1e6  # one spike of a at step 4
+    _, rec = bs.run(net, params, state, 20, inputs={"a.current": jnp.asarray(current)},
+                    record=["a.spike", "b.rate"])
+    assert np.flatnonzero(np.asarray(rec["a.spike"])[:, 0]).tolist() == [4]
+    arrival = np.argmax(np.asarray(rec["b.rate"]) != 0, axis=0)
+    np.testing.assert_array_equal(arrival, 4 + delays)
+    assert np.count_nonzero(np.asarray(rec["b.rate"])) == 50  # each synapse delivers once
+
+
+def test_synapse_delays_in_ms_round_to_steps(key):
+    brain = spiking_pair("event", p=0.5, synapse_delay_ms=(0.5, 1.5))
+    net = bs.build(brain, dt=0.1)
+    p = net.projection["a.spike->b.input"]
+    assert p.synapse_delay == (5, 15) and p.delay == 1
+    _, state = net.init(key)
+    assert state["projections"][p.name]["arrivals"].shape == (15, 60)
+
+
+def test_event_weights_are_params_and_can_be_shared(key):
+    net = bs.build(spiking_pair("event", p=0.1, scale=2.0, shared_weight=True, delay=1))
+    params, state = net.init(key)
+    assert params["a.spike->b.input"]["weight"].shape == ()
+    net = bs.build(spiking_pair("event", p=0.1, scale=2.0, delay=1))
+    params, state = net.init(key)
+    targets = state["projections"]["a.spike->b.input"]["targets"]
+    assert params["a.spike->b.input"]["weight"].shape == targets.shape
+
+
+@pytest.mark.parametrize(
+    "connect, message",
+    [
+        (dict(kind="event"), "connection probability"),
+        (dict(kind="event", p=1.5), "connection probability"),
+        (dict(kind="dense", p=0.1), "go with kind='event'"),
+        (dict(kind="event", p=0.1, synapse_delay=(0, 3)), "lo <= hi"),
+        (dict(kind="event", p=0.1, synapse_delay=(3, 2)), "lo <= hi"),
+        (dict(kind="event", p=0.1, synapse_delay=(1, 2), delay=1), "drop delay="),
+        (dict(kind="event", p=0.1, spike_slots=0), "spike_slots"),
+    ],
+)
+def test_bad_event_wiring_raises_clearly(connect, message):
+    with pytest.raises(bs.WiringError, match=message):
+        spiking_pair(**connect)
