@@ -7,18 +7,26 @@ Membrane equation, in physical units (mV, ms, pF, nS, pA):
 with one of two synapse models, chosen by ``synapse``:
 
 - ``"current"``: ``tau_syn dI_syn/dt = -I_syn``; each step the summed input
-  at port ``input`` (pA) is added to ``I_syn``.
+  at port ``input`` (pA) is added to ``I_syn``. ``V`` is then integrated
+  exactly over the step (a linear system), as Brian2's ``method='exact'``.
 - ``"conductance"``: ``I_syn = g_e (E_e - V) + g_i (E_i - V)`` with
   ``tau_e dg_e/dt = -g_e`` and ``tau_i dg_i/dt = -g_i``; each step the inputs
-  at ports ``exc`` and ``inh`` (nS) are added to ``g_e`` and ``g_i``.
+  at ports ``exc`` and ``inh`` (nS) are added to ``g_e`` and ``g_i``. ``V``
+  is integrated by exponential Euler (exact while the conductances are held
+  for the step), as Brian2's ``method='exponential_euler'``.
+
+The order within a step is Brian2's: the spikes that arrive are added to the
+synaptic variables, ``V`` is integrated with them, the synaptic variables
+decay, then threshold, reset and refractoriness follow. ``V`` stays at
+``V_reset`` while refractory.
 
 When ``V`` crosses ``V_th`` the unit spikes, ``V`` is reset to ``V_reset`` and
 held there for the refractory period ``t_ref``. With ``adaptive=True`` (ALIF,
 as in the long short-term memory spiking networks of Bellec et al. 2018)
 the threshold rises after each spike and relaxes back,
 ``V_th_eff = V_th + beta_a * a`` with ``tau_a da/dt = -a`` and ``a += 1`` per
-spike, which gives spike-frequency adaptation and a slow memory. Decays are integrated exactly
-(``x *= exp(-dt / tau)``), the membrane by forward Euler. The spike is
+spike, which gives spike-frequency adaptation and a slow memory. Decays are
+integrated exactly (``x *= exp(-dt / tau)``). The spike is
 `brainsim.surrogate.spike`, so gradients flow through spiking runs.
 
 Defaults follow the COBA network of Vogels & Abbott (2005, J Neurosci 25,
@@ -119,17 +127,20 @@ class LIFPopulation(Region):
 
     def step(self, params, state, inputs, ctx):
         p, dt, V = params, ctx.dt, state["V"]
+        I_const = p["bias"] + inputs["current"]
         if self.synapse == "current":
-            I_syn = state["I_syn"] * jnp.exp(-dt / p["tau_syn"]) + inputs["input"]
-            new_synapses = {"I_syn": I_syn}
+            I_syn = state["I_syn"] + inputs["input"]
+            V_free = _current_lif_update(V, I_syn, I_const, p, dt)
+            new_synapses = {"I_syn": I_syn * jnp.exp(-dt / p["tau_syn"])}
         else:
-            g_e = state["g_e"] * jnp.exp(-dt / p["tau_e"]) + inputs["exc"]
-            g_i = state["g_i"] * jnp.exp(-dt / p["tau_i"]) + inputs["inh"]
-            I_syn = g_e * (p["E_e"] - V) + g_i * (p["E_i"] - V)
-            new_synapses = {"g_e": g_e, "g_i": g_i}
-        I_total = p["g_L"] * (p["E_L"] - V) + I_syn + p["bias"] + inputs["current"]
+            g_e = state["g_e"] + inputs["exc"]
+            g_i = state["g_i"] + inputs["inh"]
+            g_total = p["g_L"] + g_e + g_i
+            V_inf = (p["g_L"] * p["E_L"] + g_e * p["E_e"] + g_i * p["E_i"] + I_const) / g_total
+            V_free = V_inf + (V - V_inf) * jnp.exp(-dt * g_total / p["C"])
+            new_synapses = {"g_e": g_e * jnp.exp(-dt / p["tau_e"]), "g_i": g_i * jnp.exp(-dt / p["tau_i"])}
         free = state["refractory"] < 0.5 * dt  # robust to rounding of t_ref / dt
-        V = jnp.where(free, V + dt * I_total / p["C"], p["V_reset"])
+        V = jnp.where(free, V_free, p["V_reset"])
         threshold = p["V_th"] + (p["beta_a"] * state["a"] if self.adaptive else 0.0)
         s = spike(V - threshold, p["beta"])
         V = V + s * (p["V_reset"] - V)
@@ -138,3 +149,20 @@ class LIFPopulation(Region):
         if self.adaptive:
             new_state["a"] = state["a"] * jnp.exp(-dt / p["tau_a"]) + s
         return new_state, {"spike": s, "v": V}
+
+
+def _current_lif_update(V, I_syn, I_const, p, dt):
+    """Exact ``V(t + dt)`` of ``C dV/dt = g_L (E_L - V) + I_syn e^(-s/tau_syn) + I_const``.
+
+    With ``tau_m = C / g_L`` and ``V_inf = E_L + I_const / g_L``:
+    ``V(dt) = V_inf + (V - V_inf) e^(-dt/tau_m) + A (e^(-dt/tau_syn) - e^(-dt/tau_m))``,
+    ``A = (I_syn / C) / (1/tau_m - 1/tau_syn)``; when the two time constants
+    coincide the last term tends to ``(I_syn / C) dt e^(-dt/tau_m)``.
+    """
+    rate_m, rate_s = p["g_L"] / p["C"], 1.0 / p["tau_syn"]
+    decay_m, decay_s = jnp.exp(-dt * rate_m), jnp.exp(-dt * rate_s)
+    gap = rate_m - rate_s
+    close = jnp.abs(gap) * dt < 1e-6
+    kernel = jnp.where(close, dt * decay_m, (decay_s - decay_m) / jnp.where(close, 1.0, gap))
+    V_inf = p["E_L"] + I_const / p["g_L"]
+    return V_inf + (V - V_inf) * decay_m + (I_syn / p["C"]) * kernel
