@@ -11,7 +11,8 @@
     state, trace = net.run(params, state, steps=1000, record=["a.rate"])
 """
 
-from brainsim import plasticity, plot, rl, tasks, train
+from brainsim import cpu  # first: honours BRAINSIM_CPU_THREADS before any JAX computation
+from brainsim import plasticity, plot, rl, spikes, tasks, train
 from brainsim.checkpoint import CheckpointError
 from brainsim.connectome import Connectome
 from brainsim.errors import (
@@ -57,11 +58,13 @@ __all__ = [
     "rl",
     "train",
     "build",
+    "cpu",
     "get",
     "paths",
     "run",
     "set",
     "spike",
+    "spikes",
     "tasks",
     "sweep",
     "trace_count",

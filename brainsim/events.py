@@ -7,11 +7,12 @@ neuron that spiked to that synapse's target:
 
 (``x`` is the presynaptic spike vector, 0/1 floats). The work follows the
 spikes: the indices of up to ``slots`` spiking neurons are found with one
-``top_k`` over ``|x|`` (the only step linear in ``n_src``), their target rows are
-gathered, and one scatter-add of ``slots x max_out`` values delivers them. Never
-is a spike dropped: if more than ``slots`` neurons spike in a step (a burst),
-a ``while_loop`` delivers the rest ``slots`` at a time, so the cost grows with
-the burst and the result stays exact.
+``top_k`` over ``|x|`` (the only step linear in ``n_src``), and a ``while_loop``
+gathers and scatters the target rows of those that spiked, a few rows
+(`chunk_rows`) per iteration, so that a quiet step costs little. Never is a
+spike dropped: if more than ``slots`` neurons spike in a step (a burst), a
+second loop delivers the rest ``slots`` at a time, so the cost grows with the
+burst and the result stays exact.
 
 With per-synapse delays the values go into a ring buffer of arrivals, row
 ``(t_emit + d[i, f]) mod D`` for a spike emitted at step ``t_emit`` over a
@@ -55,36 +56,62 @@ def _flat_index(rows, delay_rows, t_emit, n_dst: int, ring: int):
     return jnp.where(rows < n_dst, slot * n_dst + rows, size)
 
 
+MIN_CHUNK = 4  # rows scattered per loop iteration, at least
+
+
+def chunk_rows(slots: int) -> int:
+    """Rows scattered per iteration: 4, or a quarter of the slots for large populations
+    (so a GPU, where each iteration costs a round trip, needs few of them)."""
+    return min(slots, max(MIN_CHUNK, slots // 4))
+
+
 def _event_forward(into, x, w, targets, delays, t_emit, row_sign, n_dst, ring, slots):
     signed = row_sign is not None
     into, x, w = jnp.asarray(into), jnp.asarray(x), jnp.asarray(w)
     magnitude = jnp.abs(x)
     count = jnp.sum(magnitude > 0)
 
-    def deliver_chunk(acc, remaining):
-        size, index = lax.top_k(remaining, slots)  # |x| of this chunk; 0 once delivered
+    def scatter_rows(acc, size, index):
+        """Add the synapses of rows ``index`` (activity ``size``, sorted, > 0 first)."""
         gain = size * jnp.sign(x[index])
         gain = gain if row_sign is None else gain * row_sign[index]
         values = _weight_rows(w, index, signed) * gain[:, None]
         delay_rows = None if delays is None else delays[index]
         flat = _flat_index(targets[index], delay_rows, t_emit, n_dst, ring)
         values = jnp.broadcast_to(values, flat.shape)
-        acc = acc.at[flat.reshape(-1)].add(values.reshape(-1), mode="drop")
-        return acc, remaining.at[index].set(0.0)
+        return acc.at[flat.reshape(-1)].add(values.reshape(-1), mode="drop")
 
-    acc, remaining = deliver_chunk(into, magnitude)
+    top_size, top_index = lax.top_k(magnitude, slots)  # the (up to) `slots` active rows come first
+    chunk = chunk_rows(slots)
+    padding = -(-slots // chunk) * chunk - slots  # zero-activity rows that complete the last chunk
+    size, index = jnp.pad(top_size, (0, padding)), jnp.pad(top_index, (0, padding))
 
-    def more(carry):
-        return carry[2] < count
+    def next_rows(carry):
+        """Scatter the next `chunk` rows of this step's spikes."""
+        acc, start = carry
+        rows = lax.dynamic_slice_in_dim(index, start, chunk)
+        return scatter_rows(acc, lax.dynamic_slice_in_dim(size, start, chunk), rows), start + chunk
 
-    def next_chunk(carry):
-        acc, remaining, done = carry
-        acc, remaining = deliver_chunk(acc, remaining)
-        return acc, remaining, done + slots
+    active = jnp.minimum(count, slots)
+    acc = lax.while_loop(lambda c: c[1] < active, next_rows, (into, jnp.zeros((), count.dtype)))[0]
+    if slots >= x.shape[0]:  # one slot per neuron: nothing can be left over
+        return acc
 
-    if slots < x.shape[0]:  # with one slot per neuron, the first chunk took everything
-        acc, _, _ = lax.while_loop(more, next_chunk, (acc, remaining, jnp.asarray(slots, count.dtype)))
-    return acc
+    def burst(acc):
+        """More spikes than slots: deliver the rest, `slots` rows at a time."""
+        def more(carry):
+            return carry[2] < count
+
+        def next_chunk(carry):
+            acc, remaining, done = carry
+            size, index = lax.top_k(remaining, slots)  # |x| of what is left; 0 once delivered
+            return scatter_rows(acc, size, index), remaining.at[index].set(0.0), done + slots
+
+        remaining = magnitude.at[top_index].set(0.0)
+        start = (acc, remaining, jnp.asarray(slots, count.dtype))
+        return lax.while_loop(more, next_chunk, start)[0]
+
+    return lax.cond(count > slots, burst, lambda acc: acc, acc)
 
 
 def _all_synapses(into, x, w, targets, delays, t_emit, row_sign, n_dst, ring):

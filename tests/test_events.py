@@ -61,6 +61,15 @@ def test_event_delivery_equals_delivery_over_every_synapse(key, rate, shared):
     np.testing.assert_allclose(got, np.asarray(spikes) @ dense, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("slots", [1, 3, 6, 8, 20, 300])
+def test_every_spike_is_delivered_whatever_the_slot_count(key, slots):
+    targets, spikes, w = _random_case(key, rate=0.1)
+    spikes = spikes.at[0].set(1.0)  # neuron 0 spikes: padding rows must not stand in for it
+    got = events.deliver(jnp.zeros(200), spikes, w, targets, None, 0, None, 200, 0, slots)
+    want = events.deliver_reference(jnp.zeros(200), spikes, w, targets, None, 0, None, 200, 0)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
 def test_event_delivery_with_signs_and_delays(key):
     targets, spikes, w = _random_case(key, rate=0.2)
     delays = connectivity.uniform_delays(key, targets.shape, 1, 4)
