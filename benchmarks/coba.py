@@ -12,7 +12,8 @@ proper (``(time of a 2T run - time of a T run) / T``, which removes set-up
 costs that do not grow with T) and ``compile_s`` is the one-off cost before
 the first step (JAX tracing and XLA compilation; Brian2 code generation and
 C++/Cython compilation). Then the ratios against brainsim, and the time to
-build 1.3M synapses. Tools not installed are reported as skipped (install
+build 1.3M synapses, and brainsim's cost at N = 4,000 against its firing rate
+(set by the background drive). Tools not installed are reported as skipped (install
 them with ``pip install -e ".[peers]"``).
 
     python benchmarks/coba.py [--sizes 1000,4000,16000,64000] [--duration-ms 1000]
@@ -39,10 +40,10 @@ from experiments import coba
 TOOLS = ("brainsim", "handwritten", "brainpy", "brian2_runtime", "brian2_standalone")
 
 
-def time_brainsim(n: int, duration_ms: float, seed: int = 0):
+def time_brainsim(n: int, duration_ms: float, seed: int = 0, background_mV: float = 20.0):
     """Seconds per simulated second and compile seconds of the brainsim COBA network."""
     net = bs.build(coba.connectome(n), dt=0.1)
-    params, state = coba.init(net, seed)
+    params, state = coba.init(net, seed, background_mV)
     steps = int(round(duration_ms / 0.1))
 
     def go(k):
@@ -189,6 +190,13 @@ def main() -> None:
         for tool in tools:
             if tool != "brainsim" and mine and (tool, n) in results:
                 print(f"ratio N={n} {tool}/brainsim={results[tool, n] / mine:.2f}")
+    if "brainsim" in tools:
+        # cost against activity: the background drive sets the rate; a silent network
+        # shows the fixed cost of a step
+        for background in (0.0, 12.0, 16.0, 20.0, 25.0, 30.0):
+            per, _, rate = time_brainsim(4000, args.duration_ms, background_mV=background)
+            print(f"activity tool=brainsim N=4000 background_mV={background:g} rate_hz={rate:.2f} "
+                  f"s_per_sim_s={per:.4f}", flush=True)
     seconds, count = time_synapse_build()
     print(f"build synapses={count} seconds={seconds:.3f}")
 

@@ -92,8 +92,11 @@ def _event_forward(into, x, w, targets, delays, t_emit, row_sign, n_dst, ring, s
         rows = lax.dynamic_slice_in_dim(index, start, chunk)
         return scatter_rows(acc, lax.dynamic_slice_in_dim(size, start, chunk), rows), start + chunk
 
-    active = jnp.minimum(count, slots)
-    acc = lax.while_loop(lambda c: c[1] < active, next_rows, (into, jnp.zeros((), count.dtype)))[0]
+    if jax.default_backend() == "cpu":
+        active = jnp.minimum(count, slots)
+        acc = lax.while_loop(lambda c: c[1] < active, next_rows, (into, jnp.zeros((), count.dtype)))[0]
+    else:  # on accelerators a loop costs a round trip to the host per iteration: scatter every slot
+        acc = scatter_rows(into, top_size, top_index)
     if slots >= x.shape[0]:  # one slot per neuron: nothing can be left over
         return acc
 

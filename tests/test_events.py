@@ -179,3 +179,31 @@ def test_event_weights_are_params_and_can_be_shared(key):
 def test_bad_event_wiring_raises_clearly(connect, message):
     with pytest.raises(bs.WiringError, match=message):
         spiking_pair(**connect)
+
+
+def test_surrogate_gradients_through_an_event_projection_equal_the_dense_ones(key):
+    """The custom VJP, inside a spiking run: the same gradients as a dense matrix projection."""
+    net_event = bs.build(spiking_pair("event", n=30, p=0.3, scale=150.0, delay=1))
+    params, state = net_event.init(key)
+    targets = np.asarray(state["projections"]["a.spike->b.input"]["targets"])
+    pre, column = np.nonzero(targets < 30)
+    post = targets[pre, column]
+    matrix = np.zeros((30, 30))
+    matrix[pre, post] = 150.0
+    net_dense = bs.build(spiking_pair("matrix", n=30, weight=matrix, delay=1))
+    drive = {"a.current": jnp.full((80, 30), 400.0)}
+
+    def loss(net, params, state):
+        _, trace = bs.run(net, params, state, 80, inputs=drive, record=["b.v"])
+        return jnp.mean(jnp.tanh(trace["b.v"] / 10.0 + 5.0))
+
+    grads = []
+    for net in (net_event, net_dense):
+        p, s = net.init(key)
+        g = jax.grad(lambda p: loss(net, p, s))(p)
+        grads.append(np.asarray(g["a.spike->b.input"]["weight"]))
+    g_event, g_dense = grads
+    assert np.abs(g_dense).max() > 0
+    np.testing.assert_allclose(g_event[pre, column], g_dense[pre, post], rtol=1e-4, atol=1e-9)
+    # dense weights between unconnected pairs get gradients too; event projections have no such weights
+    assert np.count_nonzero(g_event[targets >= 30]) == 0

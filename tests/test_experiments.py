@@ -47,3 +47,14 @@ def test_whole_brain_fc_follows_sc_and_the_shuffled_control_does_not(tmp_path):
     assert abs(metrics["r_fc_sc_shuffled_sc"]) < 0.1
     assert metrics["r_fc_sc_delays"] < metrics["r_fc_sc_no_delays"]
     assert (tmp_path / "whole_brain.png").exists()
+
+
+def test_coba_settles_into_asynchronous_irregular_firing(tmp_path):
+    flags = ["--n", "1000", "--duration-ms", "300", "--cpu-threads", "0", "--out", str(tmp_path)]
+    assert cli.main(["run", "coba", *flags]) == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert 5.0 < metrics["rate_e_hz"] < 60.0 and 5.0 < metrics["rate_i_hz"] < 60.0
+    assert metrics["isi_cv"] > 0.8  # irregular, unlike the clock-like firing of an isolated neuron (CV 0)
+    assert 0.5 < metrics["ei_ratio"] < 2.0
+    assert 70_000 < metrics["synapses"] < 90_000  # 1000 neurons x 80 expected inputs
+    assert (tmp_path / "coba_raster.png").stat().st_size > 10_000

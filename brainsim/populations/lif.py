@@ -139,12 +139,15 @@ class LIFPopulation(Region):
             V_inf = (p["g_L"] * p["E_L"] + g_e * p["E_e"] + g_i * p["E_i"] + I_const) / g_total
             V_free = V_inf + (V - V_inf) * jnp.exp(-dt * g_total / p["C"])
             new_synapses = {"g_e": g_e * jnp.exp(-dt / p["tau_e"]), "g_i": g_i * jnp.exp(-dt / p["tau_i"])}
-        free = state["refractory"] < 0.5 * dt  # robust to rounding of t_ref / dt
+        # the time left in the refractory period once this step is done: V is frozen for
+        # the steps that end inside it (t_ref / dt - 1 of them, as in Brian2)
+        refractory_left = jnp.maximum(state["refractory"] - dt, 0.0)
+        free = refractory_left < 0.5 * dt  # robust to rounding of t_ref / dt
         V = jnp.where(free, V_free, p["V_reset"])
         threshold = p["V_th"] + (p["beta_a"] * state["a"] if self.adaptive else 0.0)
         s = spike(V - threshold, p["beta"])
         V = V + s * (p["V_reset"] - V)
-        refractory = jnp.where(s > 0, p["t_ref"], jnp.maximum(state["refractory"] - dt, 0.0))
+        refractory = jnp.where(s > 0, p["t_ref"], refractory_left)
         new_state = {"V": V, "refractory": refractory, **new_synapses}
         if self.adaptive:
             new_state["a"] = state["a"] * jnp.exp(-dt / p["tau_a"]) + s
