@@ -207,3 +207,37 @@ def test_surrogate_gradients_through_an_event_projection_equal_the_dense_ones(ke
     np.testing.assert_allclose(g_event[pre, column], g_dense[pre, post], rtol=1e-4, atol=1e-9)
     # dense weights between unconnected pairs get gradients too; event projections have no such weights
     assert np.count_nonzero(g_event[targets >= 30]) == 0
+
+
+def delayed_spiking_net():
+    """A recurrent spiking population with per-synapse delays, driven hard enough to fire."""
+    brain = bs.Connectome()
+    brain.add("a", bs.LIFPopulation(n=80, random_init=True))
+    brain.connect("a.spike", "a.input", kind="event", p=0.1, scale=60.0, synapse_delay=(1, 7),
+                  spike_slots=4)
+    return bs.build(brain)
+
+
+def test_a_chunked_spiking_run_equals_a_single_run(key):
+    net = delayed_spiking_net()
+    params, state = net.init(key)
+    drive = {"a.current": jnp.full((300, 80), 230.0)}
+    final_1, trace_1 = net.run(params, state, 300, inputs=drive, record=["a.spike"])
+    final_2, trace_2 = net.run(params, state, 300, inputs=drive, record=["a.spike"], chunk=70)
+    assert float(trace_1["a.spike"].sum()) > 100
+    np.testing.assert_array_equal(trace_1["a.spike"], trace_2["a.spike"])
+    chex.assert_trees_all_equal(final_1["projections"], final_2["projections"])
+
+
+def test_seeds_sweep_over_event_connectivity(key):
+    net = delayed_spiking_net()
+    result = bs.sweep(net, 100, seeds=[0, 1, 2], inputs={"a.current": jnp.full((100, 80), 230.0)},
+                      record=["a.spike"], reduce="sum")
+    chex.assert_shape(result.records["a.spike"], (1, 3, 100))  # (one point, seeds, steps)
+    counts = result.records["a.spike"][0]
+    for seed in range(3):  # each seed draws its own connectivity, the same as a single run's
+        params, state = net.init(jax.random.key(seed))
+        _, trace = net.run(params, state, 100, inputs={"a.current": jnp.full((100, 80), 230.0)},
+                           record=["a.spike"], reduce="sum")
+        np.testing.assert_allclose(counts[seed], trace["a.spike"])
+    assert not np.array_equal(counts[0], counts[1])
