@@ -29,6 +29,8 @@ import numpy as np
 # Probability, summed over all rows of a projection, that some row has more
 # targets than the columns reserved for it.
 TRUNCATION_RISK = 1e-9
+# Below this, float32 uniforms resolve the geometric gaps too coarsely.
+MIN_P = 1e-6
 
 
 def max_out_degree(n_src: int, n_dst: int, p: float) -> int:
@@ -65,8 +67,8 @@ def bernoulli_targets(key, n_src: int, n_dst: int, p: float, max_out: int | None
     ``max_out`` columns (checked when the key is concrete; the default
     ``max_out`` makes this astronomically unlikely).
     """
-    if not 0.0 < p <= 1.0:
-        raise ValueError(f"connection probability p must be in (0, 1], got {p!r}")
+    if not MIN_P <= p <= 1.0:
+        raise ValueError(f"connection probability p must be in [{MIN_P:g}, 1], got {p!r}")
     width = max_out_degree(n_src, n_dst, p) if max_out is None else max_out
     if p == 1.0:
         row = jnp.arange(n_dst, dtype=jnp.int32)
@@ -76,7 +78,9 @@ def bernoulli_targets(key, n_src: int, n_dst: int, p: float, max_out: int | None
         truncated = int(truncated)
         if truncated:
             raise RuntimeError(
-                f"{truncated} rows have more than max_out={width} targets; pass a larger max_out"
+                f"{truncated} rows drew more than max_out={width} targets (a chance below "
+                f"{TRUNCATION_RISK:g} with the default max_out); draw again with another key or "
+                "pass a larger max_out"
             )
     return targets
 
@@ -84,14 +88,18 @@ def bernoulli_targets(key, n_src: int, n_dst: int, p: float, max_out: int | None
 @functools.partial(jax.jit, static_argnums=(1, 2, 3, 4))
 def _bernoulli_rows(key, n_src, n_dst, p, width):
     """Padded target rows (cumulative sums of geometric gaps) and the number
-    of rows that would have needed more columns."""
-    u = jax.random.uniform(key, (n_src, width), minval=jnp.finfo(jnp.float32).tiny, maxval=1.0,
+    of rows that would have needed more columns.
+
+    One column more than ``width`` is drawn: a row overflows exactly when its
+    extra candidate still falls inside ``0..n_dst - 1``.
+    """
+    u = jax.random.uniform(key, (n_src, width + 1), minval=jnp.finfo(jnp.float32).tiny, maxval=1.0,
                            dtype=jnp.float32)
-    gaps = jnp.floor(jnp.log(u) / np.float32(math.log1p(-p))).astype(jnp.int32) + 1
-    gaps = jnp.minimum(gaps, n_dst + 1)  # keeps the cumulative sum far from int32 overflow
+    # clipped before the cast, so that tiny p cannot overflow int32; a gap > n_dst ends the row anyway
+    gaps = jnp.minimum(jnp.floor(jnp.log(u) / np.float32(math.log1p(-p))), n_dst).astype(jnp.int32) + 1
     position = jnp.cumsum(gaps, axis=1) - 1
-    targets = jnp.where(position < n_dst, position, n_dst).astype(jnp.int32)
-    return targets, jnp.sum(position[:, -1] < n_dst)
+    targets = jnp.where(position[:, :width] < n_dst, position[:, :width], n_dst).astype(jnp.int32)
+    return targets, jnp.sum(position[:, width] < n_dst)
 
 
 def uniform_delays(key, shape, low: int, high: int):

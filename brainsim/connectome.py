@@ -21,6 +21,7 @@ from typing import Mapping
 
 import numpy as np
 
+from brainsim.connectivity import MIN_P
 from brainsim.errors import WiringError
 from brainsim.ports import Port
 from brainsim.projection import KINDS, FrozenArray, Projection
@@ -221,15 +222,15 @@ def _check_plasticity(rule, kind, per_edge, source, target) -> None:
 
 def _check_event(kind, event, delay, ms, source, target) -> dict:
     """Validate the arguments of an event-driven projection; return the fields to set."""
-    given = {k: v for k, v in event.items() if v not in (None, False)}
+    given = {k: v for k, v in event.items() if v is not None and v is not False}
     if kind != "event":
         if given:
             raise WiringError(f"{source} -> {target}: {sorted(given)} go with kind='event', not {kind!r}")
         return {}
     p = event["p"]
-    if not (isinstance(p, numbers.Real) and 0.0 < p <= 1.0):
+    if not (isinstance(p, numbers.Real) and MIN_P <= p <= 1.0):
         raise WiringError(f"{source} -> {target}: kind='event' needs a connection probability "
-                          f"p in (0, 1], got p={p!r}")
+                          f"p in [{MIN_P:g}, 1], got p={p!r}")
     slots = event["spike_slots"]
     if slots is not None and (not isinstance(slots, numbers.Integral) or slots < 1):
         raise WiringError(f"{source} -> {target}: spike_slots must be an int >= 1, got {slots!r}")

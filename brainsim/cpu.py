@@ -7,11 +7,14 @@ costs more than it saves: on a 2-core CPU, the COBA benchmark runs about 1.8x
 faster with one worker thread. JAX sizes the pool from the process's CPU
 affinity when its backend starts, and offers no setting for it, so
 `limit_cpu_threads` narrows the affinity just while the backend starts and
-restores it at once (Python, numpy and other libraries keep every core).
+then gives every thread all cores again (the pool keeps its size; Python,
+numpy and other libraries keep every core).
 
 Call it before anything computes with JAX, or set ``BRAINSIM_CPU_THREADS=1``
-in the environment before importing brainsim. Large dense work (big matrix
-products in training) gains from more threads: leave it unset there.
+in the environment before importing brainsim (which then starts JAX's
+backends at import: call ``jax.distributed.initialize()`` before that, if at
+all). Large dense work (big matrix products in training) gains from more
+threads: leave it unset there.
 """
 
 from __future__ import annotations
@@ -47,8 +50,21 @@ def limit_cpu_threads(threads: int = 1) -> bool:
     try:
         jax.devices()  # starts the backends, sizing the CPU pool from the narrowed affinity
     finally:
-        os.sched_setaffinity(0, cores)
+        _restore_affinity(cores)
     return True
+
+
+def _restore_affinity(cores) -> None:
+    """Give every thread of the process, the pool's new ones included, all ``cores`` again."""
+    try:
+        threads = [int(tid) for tid in os.listdir("/proc/self/task")]
+    except OSError:  # no /proc: at least this thread
+        threads = [0]
+    for tid in threads:
+        try:
+            os.sched_setaffinity(tid, cores)
+        except OSError:  # a thread that has ended meanwhile
+            pass
 
 
 def apply_environment() -> None:

@@ -101,18 +101,22 @@ def _event_forward(into, x, w, targets, delays, t_emit, row_sign, n_dst, ring, s
         return acc
 
     def burst(acc):
-        """More spikes than slots: deliver the rest, `slots` rows at a time."""
-        def more(carry):
-            return carry[2] < count
+        """More spikes than slots: list the rest once, then deliver them `slots` rows at a time."""
+        remaining = magnitude.at[top_index].set(0.0)
+        left = count - slots
+        (order,) = jnp.nonzero(remaining > 0, size=x.shape[0], fill_value=0)
+        position = jnp.arange(x.shape[0])
+        size = jnp.where(position < left, remaining[order], 0.0)  # the fill entries carry nothing
+        # a tail of empty rows, so that no chunk's slice is clamped back over delivered rows
+        order, size = jnp.pad(order, (0, slots)), jnp.pad(size, (0, slots))
 
         def next_chunk(carry):
-            acc, remaining, done = carry
-            size, index = lax.top_k(remaining, slots)  # |x| of what is left; 0 once delivered
-            return scatter_rows(acc, size, index), remaining.at[index].set(0.0), done + slots
+            acc, start = carry
+            rows = lax.dynamic_slice_in_dim(order, start, slots)
+            return scatter_rows(acc, lax.dynamic_slice_in_dim(size, start, slots), rows), start + slots
 
-        remaining = magnitude.at[top_index].set(0.0)
-        start = (acc, remaining, jnp.asarray(slots, count.dtype))
-        return lax.while_loop(more, next_chunk, start)[0]
+        start = (acc, jnp.zeros((), count.dtype))
+        return lax.while_loop(lambda c: c[1] < left, next_chunk, start)[0]
 
     return lax.cond(count > slots, burst, lambda acc: acc, acc)
 

@@ -177,14 +177,20 @@ def _init_event(proj: Projection, key, n_src: int, n_dst: int, dtype):
     state = {"targets": targets}
     if proj.synapse_delay is not None:
         low, high = proj.synapse_delay
+        if high * n_dst >= 2**31:
+            raise ValueError(
+                f"{proj.name}: a ring of {high} steps x {n_dst} targets exceeds int32 indexing; "
+                "shorten the longest delay or split the target population"
+            )
         state["delay"] = connectivity.uniform_delays(k_delays, targets.shape, low, high)
         state["arrivals"] = jnp.zeros((high, n_dst), dtype)
     return {"weight": jnp.full(shape, proj.scale, dtype)}, state
 
 
 def event_slots(proj: Projection, n_src: int) -> int:
-    """Spike slots per delivery chunk of an event projection."""
-    return proj.spike_slots if proj.spike_slots is not None else events.default_slots(n_src)
+    """Spike slots per delivery chunk of an event projection (at most one per neuron)."""
+    slots = proj.spike_slots if proj.spike_slots is not None else events.default_slots(n_src)
+    return min(slots, n_src)
 
 
 def apply_event_projection(proj: Projection, params, state, x, t, dst_shape, signs):

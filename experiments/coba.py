@@ -137,10 +137,11 @@ def run(c: Config, out: Path) -> dict:
                    wall_s_incl_compile=round(info["wall_s"], 3))
     fig, (raster_ax, rate_ax) = plt.subplots(2, 1, figsize=(8, 5), sharex=True,
                                              gridspec_kw={"height_ratios": [3, 1]})
-    shown = neuron < 400
+    shown = (neuron < 320) | ((neuron >= n_exc) & (neuron < n_exc + 80))  # 320 E and 80 I cells
+    row = np.where(neuron < n_exc, neuron, neuron - n_exc + 320)[shown]
     colour = np.where(neuron[shown] < n_exc, "tab:red", "tab:blue")
-    raster_ax.scatter(time_ms[shown], neuron[shown], s=0.5, c=colour)
-    raster_ax.set_ylabel("neuron (first 400)")
+    raster_ax.scatter(time_ms[shown], row, s=0.5, c=colour)
+    raster_ax.set_ylabel("neuron (320 E, 80 I)")
     raster_ax.set_title(f"COBA, N = {c.n}: {metrics['rate_e_hz']:.1f} Hz (E), "
                         f"{metrics['rate_i_hz']:.1f} Hz (I), ISI CV {metrics['isi_cv']:.2f}")
     bins = np.arange(0.0, c.duration_ms + 1.0, 1.0)

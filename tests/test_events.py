@@ -170,6 +170,7 @@ def test_event_weights_are_params_and_can_be_shared(key):
         (dict(kind="event"), "connection probability"),
         (dict(kind="event", p=1.5), "connection probability"),
         (dict(kind="dense", p=0.1), "go with kind='event'"),
+        (dict(kind="dense", p=0), "go with kind='event'"),
         (dict(kind="event", p=0.1, synapse_delay=(0, 3)), "lo <= hi"),
         (dict(kind="event", p=0.1, synapse_delay=(3, 2)), "lo <= hi"),
         (dict(kind="event", p=0.1, synapse_delay=(1, 2), delay=1), "drop delay="),
@@ -241,3 +242,43 @@ def test_seeds_sweep_over_event_connectivity(key):
                            record=["a.spike"], reduce="sum")
         np.testing.assert_allclose(counts[seed], trace["a.spike"])
     assert not np.array_equal(counts[0], counts[1])
+
+
+@pytest.mark.parametrize("n_src, p", [(30, 0.5), (12, 0.9), (400, 0.99), (25, 1.0)])
+def test_dense_connection_probabilities_build_without_false_truncation(key, n_src, p):
+    for seed in range(5):
+        targets = connectivity.bernoulli_targets(jax.random.fold_in(key, seed), n_src, 20, p)
+        degree = np.asarray((targets < 20).sum(axis=1))
+        assert degree.max() <= 20
+    assert abs(degree.mean() - 20 * p) < 20 * p * 0.5
+
+
+def test_tiny_connection_probabilities_give_valid_targets(key):
+    targets = connectivity.bernoulli_targets(key, 200, 100_000, 1e-6)
+    rows = np.asarray(targets)
+    assert rows.min() >= 0 and rows.max() <= 100_000
+    with pytest.raises(ValueError, match="connection probability"):
+        connectivity.bernoulli_targets(key, 10, 10, 1e-9)
+
+
+def test_large_spike_slots_are_clamped_to_the_population(key):
+    net = bs.build(spiking_pair("event", n=20, p=0.2, scale=200.0, delay=1, spike_slots=64))
+    params, state = net.init(key)
+    _, trace = net.run(params, state, 50, inputs={"a.current": jnp.full((50, 20), 400.0)},
+                       record=["b.v"])
+    assert np.all(np.isfinite(np.asarray(trace["b.v"])))
+
+
+def test_exact_current_update_is_accurate_near_equal_time_constants(x64):
+    from brainsim.populations.lif import _current_lif_update
+
+    for tau_syn in (20.0, 20.001, 20.1, 5.0):
+        p = {"g_L": 10.0, "C": 200.0, "tau_syn": tau_syn, "E_L": -60.0}
+        rate_m, rate_s = 1 / 20.0, 1 / tau_syn
+        with jax.enable_x64(False):
+            got = float(_current_lif_update(jnp.float32(-60.0), jnp.float32(100.0), jnp.float32(0.0),
+                                            {k: jnp.float32(v) for k, v in p.items()}, 0.1))
+        kernel = (np.exp(-0.1 * rate_s) - np.exp(-0.1 * rate_m)) / (rate_m - rate_s) if tau_syn != 20.0 \
+            else 0.1 * np.exp(-0.1 * rate_m)
+        want = -60.0 + 100.0 / 200.0 * kernel
+        assert abs(got - want) < 1e-5, tau_syn

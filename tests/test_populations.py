@@ -106,6 +106,27 @@ def test_gradient_flows_through_a_spiking_run():
     assert np.all(np.isfinite(grad)) and np.all(grad > 0)
 
 
+@pytest.mark.parametrize("detach", [True, False])
+def test_the_reset_passes_no_gradient_when_detached(detach):
+    """A spiking step maps V to V_reset: with the reset detached, dV'/dV is exactly 0 there."""
+    lif = bs.LIFPopulation(n=1, detach_reset=detach)
+    params, state = lif.init(jax.random.key(0))
+    ctx = bs.StepContext(t=jnp.int32(0), dt=0.1, key=jax.random.key(1))
+    inputs = {"input": jnp.zeros(1), "current": jnp.zeros(1)}
+
+    def v_next(v):
+        new_state, out = lif.step(params, {**state, "V": v}, inputs, ctx)
+        return new_state["V"][0], out["spike"][0]
+
+    v_next_value, spiked = v_next(jnp.array([-49.9]))  # just above threshold: it spikes
+    assert float(spiked) == 1.0 and float(v_next_value) == -60.0
+    slope = jax.grad(lambda v: v_next(v)[0])(jnp.array([-49.9]))
+    if detach:
+        assert float(slope[0]) == 0.0
+    else:  # the surrogate path through the reset: (V_reset - V) * ds/dV, about -10 per mV
+        assert float(slope[0]) < -5.0
+
+
 def test_population_arguments_are_checked():
     with pytest.raises(ValueError, match="positive int"):
         bs.RatePopulation(n=0)

@@ -69,6 +69,12 @@ class LIFPopulation(Region):
         (drawn from the init key) instead of at ``E_L``.
       adaptive: an adaptive threshold (ALIF); params ``tau_a`` (ms) and
         ``beta_a`` (mV per unit of adaptation).
+      detach_reset: let no gradient flow through the reset (``V -> V_reset``
+        counts as a constant jump in the backward pass). Through the reset,
+        each step spent near threshold multiplies the backpropagated
+        gradient by about ``V_reset - V_th`` times the surrogate's peak, and
+        gradients explode over long runs; detaching it is the usual remedy
+        (Zenke & Vogels 2021, Neural Computation 33, 899).
     """
 
     n: int
@@ -76,6 +82,7 @@ class LIFPopulation(Region):
     exc_fraction: float | None = None
     random_init: bool = False
     adaptive: bool = False
+    detach_reset: bool = True
 
     def __post_init__(self):
         check_int("LIFPopulation", "n", self.n)
@@ -146,7 +153,8 @@ class LIFPopulation(Region):
         V = jnp.where(free, V_free, p["V_reset"])
         threshold = p["V_th"] + (p["beta_a"] * state["a"] if self.adaptive else 0.0)
         s = spike(V - threshold, p["beta"])
-        V = V + s * (p["V_reset"] - V)
+        jump = jax.lax.stop_gradient(s) if self.detach_reset else s
+        V = V + jump * (p["V_reset"] - V)
         refractory = jnp.where(s > 0, p["t_ref"], refractory_left)
         new_state = {"V": V, "refractory": refractory, **new_synapses}
         if self.adaptive:
@@ -163,9 +171,12 @@ def _current_lif_update(V, I_syn, I_const, p, dt):
     coincide the last term tends to ``(I_syn / C) dt e^(-dt/tau_m)``.
     """
     rate_m, rate_s = p["g_L"] / p["C"], 1.0 / p["tau_syn"]
-    decay_m, decay_s = jnp.exp(-dt * rate_m), jnp.exp(-dt * rate_s)
+    decay_m = jnp.exp(-dt * rate_m)
     gap = rate_m - rate_s
+    # (e^(-dt/tau_syn) - e^(-dt/tau_m)) / gap, written with expm1 so that it keeps its
+    # precision as the time constants approach each other
     close = jnp.abs(gap) * dt < 1e-6
-    kernel = jnp.where(close, dt * decay_m, (decay_s - decay_m) / jnp.where(close, 1.0, gap))
+    safe_gap = jnp.where(close, 1.0, gap)
+    kernel = decay_m * jnp.where(close, dt, jnp.expm1(dt * safe_gap) / safe_gap)
     V_inf = p["E_L"] + I_const / p["g_L"]
     return V_inf + (V - V_inf) * decay_m + (I_syn / p["C"]) * kernel
