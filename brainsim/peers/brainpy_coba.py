@@ -194,19 +194,3 @@ def _block(x):
 
     x = x.value if hasattr(x, "value") else x
     return jax.block_until_ready(x)
-
-
-def seconds_per_sim_second(pre, post, v0, n_exc, duration_ms, **kwargs) -> dict:
-    """Wall seconds of ``run_s`` per simulated second, from runs of ``duration_ms`` and twice that.
-
-    ``difference`` = (t(2T) - t(T)) / T cancels fixed per-call costs; ``direct`` = t(2T) / 2T.
-    """
-    short = run_coba(pre, post, v0, n_exc, duration_ms, **kwargs)["run_s"]
-    long = run_coba(pre, post, v0, n_exc, 2 * duration_ms, **kwargs)["run_s"]
-    sim_s = duration_ms / 1000.0
-    return {
-        "difference": (long - short) / sim_s,
-        "direct": long / (2 * sim_s),
-        "t_short": short,
-        "t_long": long,
-    }

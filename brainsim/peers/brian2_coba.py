@@ -285,24 +285,6 @@ def _run_standalone(b2, pre, post, v0, n_exc, duration_ms, dt_ms, record_spikes,
     }
 
 
-def seconds_per_sim_second(pre, post, v0, n_exc, duration_ms, *, key="run_s", **kwargs) -> dict:
-    """Wall seconds per simulated second, from runs of ``duration_ms`` and twice that.
-
-    ``(t(2T) - t(T)) / T`` cancels any fixed cost inside ``key`` (e.g. ``"binary_s"`` of the
-    standalone binary, which loads arrays and writes results); ``direct`` is ``t(2T) / 2T``.
-    kwargs go to :func:`run_coba`.
-    """
-    short = run_coba(pre, post, v0, n_exc, duration_ms, **kwargs)[key]
-    long = run_coba(pre, post, v0, n_exc, 2 * duration_ms, **kwargs)[key]
-    sim_s = duration_ms / 1000.0
-    return {
-        "difference": (long - short) / sim_s,
-        "direct": long / (2 * sim_s),
-        "t_short": short,
-        "t_long": long,
-    }
-
-
 def run_single_lif(
     I_b_mV,
     duration_ms,
