@@ -4,7 +4,8 @@ For each region in execution order (zero-delay projections followed in
 topological order):
 
 1. sum, per input port, the external drive and every projection into it,
-   reading this step's output for delay 0 and the ring buffer otherwise;
+   reading this step's output for delay 0 and the ring buffer otherwise
+   (event projections also advance their own ring of arrivals);
 2. call the region's ``step`` with its params, state, those inputs and a
    `StepContext` whose key is ``fold_in(fold_in(run_key, t), region_index)``;
 
