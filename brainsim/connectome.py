@@ -21,10 +21,13 @@ from typing import Mapping
 
 import numpy as np
 
-from brainsim.connectivity import MIN_P
+from brainsim.checks import INT32_MAX, check_real
 from brainsim.errors import WiringError
+from brainsim.frozen import FrozenArray
+from brainsim.kinds import Endpoints, make_kind
 from brainsim.ports import Port
-from brainsim.projection import KINDS, FrozenArray, Projection
+from brainsim.projection import Projection
+from brainsim.region import is_frozen_dataclass
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED_NAMES = ("dt",)
@@ -86,94 +89,75 @@ class Connectome:
         source: str,
         target: str,
         *,
-        kind: str = "dense",
+        kind="dense",
         delay: int | None = None,
         ms: float | None = None,
-        fan_in: int | None = None,
         scale: float = 1.0,
         sign: int | None = None,
         weight=None,
         plasticity=None,
-        p: float | None = None,
-        shared_weight: bool = False,
-        spike_slots: int | None = None,
-        synapse_delay: tuple[int, int] | None = None,
-        synapse_delay_ms: tuple[float, float] | None = None,
+        **options,
     ) -> Projection:
         """Project output port ``source`` ("region.port") onto input ``target``.
 
         Args:
           source: ``"region.output_port"``.
           target: ``"region.input_port"``.
-          kind: ``"dense"``, ``"sparse"``, ``"one_to_one"``, ``"matrix"``,
-            ``"identity"`` or ``"event"`` (see `brainsim.projection`).
-          delay: delay in steps (int ``>= 0``); default 0. For ``"dense"`` and
-            ``"matrix"`` projections, also a ``(n_src, n_dst)`` matrix of
+          kind: a `brainsim.Kind` (`bs.Dense()`, `bs.Sparse(fan_in=8)`,
+            `bs.Event(p=0.02)`, ...) or its shorthand string (``"dense"``,
+            ``"sparse"``, ``"one_to_one"``, ``"matrix"``, ``"identity"``,
+            ``"event"``), made with the kind's own arguments from ``options``.
+          delay: delay in steps (int ``>= 0``); default 0: the target at step
+            ``t`` sees the source's value of step ``t - delay``. For kinds that
+            allow it (dense, matrix), also a ``(n_src, n_dst)`` matrix of
             per-edge delays (each at least one step).
           ms: delay in ms instead (a number or a per-edge matrix), rounded
             to whole steps of the build ``dt``; a positive delay is at least
             one step.
-          fan_in: inputs per target unit, for ``kind="sparse"``.
           scale: scale of the initial weights.
           sign: ``+1`` or ``-1`` to constrain every weight's sign.
-          weight: initial weight matrix ``(n_src, n_dst)``; implies
-            ``kind="matrix"``.
+          weight: initial weight matrix ``(n_src, n_dst)``, source x target;
+            shorthand for ``kind=bs.Matrix(weight)``.
           plasticity: a local learning rule (`brainsim.plasticity`) that
             updates this projection's weights every step.
-          p: connection probability of each (pre, post) pair, for
-            ``kind="event"`` (event-driven spiking projections).
-          shared_weight: ``kind="event"`` only: one weight for all synapses.
-          spike_slots: ``kind="event"`` only: spikes delivered per chunk.
-          synapse_delay: ``kind="event"`` only: ``(lo, hi)``, each synapse's
-            delay drawn uniformly from ``lo..hi`` steps (``lo >= 1``).
-          synapse_delay_ms: the same in ms, rounded to whole steps (at least 1).
+          **options: arguments of a kind named by a string, e.g. ``fan_in=``
+            for ``"sparse"``; ``p=``, ``shared_weight=``, ``spike_slots=``,
+            ``synapse_delay=``, ``synapse_delay_ms=`` for ``"event"``.
         Returns:
           the new `Projection`; its ``name`` is its key in params and state.
         """
         src, src_port = self._resolve(source, "outputs", "source")
         dst, dst_port = self._resolve(target, "inputs", "target")
-        src_shape = self._regions[src].outputs[src_port].shape
-        dst_shape = self._regions[dst].inputs[dst_port].shape
         if weight is not None:
             if kind not in ("dense", "matrix"):
                 raise WiringError(f"weight= goes with kind='matrix', not kind={kind!r}")
-            kind = "matrix"
-        if kind not in KINDS:
-            raise WiringError(f"unknown projection kind {kind!r}; choose from {KINDS}")
-        matrix = _check_shapes(kind, source, src_shape, target, dst_shape, fan_in, weight)
-        event = dict(p=p, shared_weight=shared_weight, spike_slots=spike_slots,
-                     synapse_delay=synapse_delay, synapse_delay_ms=synapse_delay_ms)
-        event = _check_event(kind, event, delay, ms, source, target)
-        if event.get("synapse_delay") or event.get("synapse_delay_ms"):
-            delay = 1  # the spikes of the last step; each synapse then adds its own wait
+            kind, options = "matrix", {**options, "weight": weight}
+        kind = make_kind(kind, {k: v for k, v in options.items() if v is not None})
+        if sign is not None and (isinstance(sign, bool) or sign not in (1, -1)):
+            raise WiringError(f"{source} -> {target}: sign must be +1, -1 or None, got {sign!r}")
+        source_signs = self._regions[src].signs(src_port)
+        if sign is not None and source_signs is not None:
+            raise WiringError(f"{source} already has Dale signs per unit; sign={sign} would conflict")
+        scale = check_real(f"{source} -> {target}", "scale", scale, error=WiringError)
+        ends = Endpoints(source, target, self._regions[src].outputs[src_port],
+                         self._regions[dst].inputs[dst_port], source_signs,
+                         None if sign is None else int(sign), scale)
+        kind.check(ends)
+        delay, ms = kind.source_delay(delay, ms, ends)
         if np.ndim(delay) or np.ndim(ms):
+            if not kind.edge_delays:
+                raise ends.error(f"per-edge delays need kind='dense' or 'matrix', not {kind.label!r}")
             steps, delay_ms, edge_steps, edge_ms = _check_edge_delays(
-                delay, ms, kind, source, target, (int(np.prod(src_shape)), int(np.prod(dst_shape)))
-            )
+                delay, ms, source, target, (ends.n_src, ends.n_dst))
         else:
             (steps, delay_ms), edge_steps, edge_ms = _check_delay(delay, ms, source, target), None, None
-        if sign not in (None, 1, -1):
-            raise WiringError(f"sign must be +1, -1 or None, got {sign!r}")
-        if sign is not None and self._regions[src].signs(src_port) is not None:
-            raise WiringError(
-                f"{source} already has Dale signs per unit; sign={sign} would conflict"
-            )
-        if kind == "identity" and sign is not None:
-            raise WiringError("an identity projection has no weights to constrain with sign=")
-        if kind == "identity" and self._regions[src].signs(src_port) is not None:
-            raise WiringError(
-                f"{source} has Dale signs, which an identity projection would ignore; use "
-                "kind='one_to_one' (it keeps each unit's sign)"
-            )
-        if not (isinstance(scale, numbers.Real) and math.isfinite(scale)):
-            raise WiringError(f"scale must be a finite number, got {scale!r}")
         if plasticity is not None:
             _check_plasticity(plasticity, kind, edge_steps is not None or edge_ms is not None,
                               source, target)
         proj = Projection(
             src, src_port, dst, dst_port, kind=kind, delay=steps, delay_ms=delay_ms,
-            fan_in=fan_in, scale=float(scale), sign=sign, matrix=matrix,
-            edge_delay=edge_steps, edge_delay_ms=edge_ms, plasticity=plasticity, **event,
+            edge_delay=edge_steps, edge_delay_ms=edge_ms, scale=scale,
+            sign=ends.sign, plasticity=plasticity,
         )
         if any(p.name == proj.name for p in self._projections):
             raise WiringError(
@@ -206,58 +190,20 @@ class Connectome:
 
 
 def _check_plasticity(rule, kind, per_edge, source, target) -> None:
-    from brainsim.plasticity import RULES  # the rules know nothing of connectomes
+    from brainsim.plasticity import check_rule  # the rules know nothing of connectomes
 
-    if not isinstance(rule, RULES):
-        raise WiringError(
-            f"{source} -> {target}: plasticity must be one of "
-            f"{[r.__name__ for r in RULES]} from brainsim.plasticity, got {rule!r}"
-        )
-    if kind not in ("dense", "matrix") or per_edge:
+    check_rule(rule, f"{source} -> {target}")
+    if not kind.plastic or per_edge:
         raise WiringError(
             f"{source} -> {target}: plasticity needs a dense or matrix projection without "
-            f"per-edge delays (got kind={kind!r})"
+            f"per-edge delays (got kind={kind.label!r})"
         )
-
-
-def _check_event(kind, event, delay, ms, source, target) -> dict:
-    """Validate the arguments of an event-driven projection; return the fields to set."""
-    given = {k: v for k, v in event.items() if v is not None and v is not False}
-    if kind != "event":
-        if given:
-            raise WiringError(f"{source} -> {target}: {sorted(given)} go with kind='event', not {kind!r}")
-        return {}
-    p = event["p"]
-    if not (isinstance(p, numbers.Real) and MIN_P <= p <= 1.0):
-        raise WiringError(f"{source} -> {target}: kind='event' needs a connection probability "
-                          f"p in [{MIN_P:g}, 1], got p={p!r}")
-    slots = event["spike_slots"]
-    if slots is not None and (not isinstance(slots, numbers.Integral) or slots < 1):
-        raise WiringError(f"{source} -> {target}: spike_slots must be an int >= 1, got {slots!r}")
-    fields = {"p": float(p), "shared_weight": bool(event["shared_weight"]), "spike_slots": slots}
-    steps, in_ms = event["synapse_delay"], event["synapse_delay_ms"]
-    if steps is not None and in_ms is not None:
-        raise WiringError(f"{source} -> {target}: give synapse_delay= (steps) or synapse_delay_ms=, "
-                          "not both")
-    for name, bounds, minimum in (("synapse_delay", steps, 1), ("synapse_delay_ms", in_ms, 0)):
-        if bounds is None:
-            continue
-        if delay is not None or ms is not None:
-            raise WiringError(f"{source} -> {target}: {name}= sets each synapse's whole delay; "
-                              "drop delay=/ms=")
-        ok = (isinstance(bounds, tuple) and len(bounds) == 2
-              and all(isinstance(b, numbers.Real) and math.isfinite(b) for b in bounds)
-              and minimum <= bounds[0] <= bounds[1])
-        if name == "synapse_delay" and ok:
-            ok = all(float(b).is_integer() for b in bounds)
-        if not ok:
-            raise WiringError(f"{source} -> {target}: {name} must be a tuple (lo, hi) with "
-                              f"{minimum} <= lo <= hi{' in whole steps' if minimum else ''}, got {bounds!r}")
-        fields[name] = tuple(int(b) if name == "synapse_delay" else float(b) for b in bounds)
-    return fields
 
 
 def _check_region(name: str, region) -> None:
+    if isinstance(region, type):
+        raise WiringError(f"region {name!r} is the class {region.__name__}; add an instance, "
+                          f"e.g. {region.__name__}(n=...)")
     for member in ("inputs", "outputs", "init", "step"):
         if not hasattr(region, member):
             raise WiringError(
@@ -272,6 +218,11 @@ def _check_region(name: str, region) -> None:
             "with @dataclasses.dataclass(frozen=True) and keep only tuples, not "
             "lists or arrays, in its fields"
         ) from err
+    if not is_frozen_dataclass(region):
+        raise WiringError(
+            f"region {name!r} ({type(region).__name__}) must be a frozen dataclass holding only "
+            "structure: declare it with @dataclasses.dataclass(frozen=True)"
+        )
     both = set(region.inputs) & set(region.outputs)
     if both:
         raise WiringError(f"region {name!r}: ports {sorted(both)} are both inputs and outputs")
@@ -282,76 +233,50 @@ def _check_region(name: str, region) -> None:
 
 
 def _check_delay(delay, ms, source, target):
+    """Validate a scalar delay; return ``(steps, ms)`` with one of them None."""
+    where = f"{source} -> {target}"
     if delay is not None and ms is not None:
-        raise WiringError(f"{source} -> {target}: give delay= (steps) or ms=, not both")
+        raise WiringError(f"{where}: give delay= (steps) or ms=, not both")
     if ms is not None:
-        if not (isinstance(ms, numbers.Real) and math.isfinite(ms) and ms >= 0):
-            raise WiringError(f"{source} -> {target}: ms must be finite and >= 0, got {ms!r}")
-        return None, float(ms)
+        return None, check_real(where, "ms (the delay in ms)", ms, 0.0, WiringError)
     delay = 0 if delay is None else delay
-    whole_float = isinstance(delay, numbers.Real) and not isinstance(delay, numbers.Integral)
-    if whole_float and float(delay).is_integer():
-        delay = int(delay)
-    if not isinstance(delay, numbers.Integral) or isinstance(delay, bool) or delay < 0:
+    if isinstance(delay, bool) or not isinstance(delay, numbers.Integral) or not 0 <= delay <= INT32_MAX:
         raise WiringError(
-            f"{source} -> {target}: delay must be a whole number of steps >= 0, "
-            f"got {delay!r} (use ms= for a delay in milliseconds)"
+            f"{where}: delay must be an int number of steps >= 0, got {delay!r} "
+            "(use ms= for a delay in milliseconds)"
         )
     return int(delay), None
 
 
-def _check_edge_delays(delay, ms, kind, source, target, shape):
+def _check_edge_delays(delay, ms, source, target, shape):
     """Validate a per-edge delay matrix; return ``(delay, delay_ms, edge, edge_ms)``."""
+    where = f"{source} -> {target}"
     if delay is not None and ms is not None:
-        raise WiringError(f"{source} -> {target}: give delay= (steps) or ms=, not both")
-    if kind not in ("dense", "matrix"):
-        raise WiringError(f"{source} -> {target}: per-edge delays need kind='dense' or 'matrix'")
-    given = np.asarray(delay if delay is not None else ms, dtype=np.float64)
+        raise WiringError(f"{where}: give delay= (steps) or ms=, not both")
+    given = np.asarray(delay if delay is not None else ms)
+    if given.dtype == bool or not np.issubdtype(given.dtype, np.number) or np.iscomplexobj(given):
+        raise WiringError(f"{where}: per-edge delays must be real numbers, got dtype {given.dtype}")
+    given = given.astype(np.float64)
     if given.shape != shape:
         raise WiringError(
-            f"shape mismatch: per-edge delays for {source} -> {target} must have shape "
-            f"{shape}, got {given.shape}"
+            f"shape mismatch: per-edge delays for {where} must have shape "
+            f"{shape} (source x target), got {given.shape}"
         )
     if not np.all(np.isfinite(given)) or np.any(given < 0):
-        raise WiringError(f"{source} -> {target}: per-edge delays must be finite and >= 0")
+        raise WiringError(f"{where}: per-edge delays must be finite and >= 0")
     if ms is not None:
         return None, float(given.max()), None, FrozenArray(given)
     if not np.all(given == np.round(given)):
-        raise WiringError(f"{source} -> {target}: delays in steps must be whole numbers (or use ms=)")
-    steps = np.maximum(given, 1).astype(np.int32)
-    return int(steps.max()), None, FrozenArray(steps), None
-
-
-def _check_shapes(kind, source, src_shape, target, dst_shape, fan_in, weight):
-    n_src, n_dst = int(np.prod(src_shape)), int(np.prod(dst_shape))
-    if kind in ("one_to_one", "identity") and src_shape != dst_shape:
+        raise WiringError(f"{where}: delays in steps must be whole numbers (or use ms=)")
+    if np.any(given < 1) or given.max() > INT32_MAX:
         raise WiringError(
-            f"shape mismatch: a {kind} projection needs equal shapes, but "
-            f"{source} has shape {src_shape} and {target} has shape {dst_shape}"
+            f"{where}: per-edge delays are read from a ring buffer, so each must be 1 step "
+            "or more (1 is the source's output of the previous step)"
         )
-    if kind == "sparse":
-        if not isinstance(fan_in, (int, np.integer)) or not 1 <= fan_in <= n_src:
-            raise WiringError(
-                f"{source} -> {target}: a sparse projection needs an int fan_in "
-                f"between 1 and the source size {n_src}, got {fan_in!r}"
-            )
-    elif fan_in is not None:
-        raise WiringError(f"fan_in= goes with kind='sparse', not kind={kind!r}")
-    if kind == "matrix":
-        if weight is None:
-            raise WiringError(f"{source} -> {target}: kind='matrix' needs weight=")
-        weight = np.asarray(weight)
-        if weight.shape != (n_src, n_dst):
-            raise WiringError(
-                f"shape mismatch: weight for {source} (size {n_src}) -> {target} "
-                f"(size {n_dst}) must have shape {(n_src, n_dst)}, got {weight.shape}"
-            )
-        if not np.all(np.isfinite(weight)):
-            raise WiringError(f"{source} -> {target}: weight holds NaN or inf")
-        return FrozenArray(weight.astype(np.float64))
-    return None
+    steps = given.astype(np.int32)
+    return int(steps.max()), None, FrozenArray(steps), None
 
 
 def _describe(p: Projection) -> str:
     delay = f"{p.delay} steps" if p.delay is not None else f"{p.delay_ms} ms"
-    return f"{p.name} [{p.kind}, delay {delay}]"
+    return f"{p.name} [{p.kind.label}, delay {delay}]"

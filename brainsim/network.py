@@ -23,15 +23,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from brainsim import delays as delay_lines
+from brainsim import initial as initial_values
 from brainsim import params as param_paths
 from brainsim import simulate
 from brainsim.connectome import Connectome
-from brainsim.dtypes import float_dtype, param
+from brainsim.dtypes import param
 from brainsim.errors import RunInputError, WiringError
 from brainsim.graph import topological_order
 from brainsim.ports import Port
-from brainsim.projection import FrozenArray, Projection, effective_signs, init_projection
+from brainsim.frozen import FrozenArray
+from brainsim.kinds import Endpoints
+from brainsim.projection import Projection, init_projection
 from brainsim.step import advance
 from brainsim.validate import check_fits, check_regions
 
@@ -138,10 +140,11 @@ class Network:
         return lengths
 
     @functools.cached_property
-    def signs(self) -> Mapping[str, object]:
-        """Sign constraint of each projection (see `effective_signs`)."""
+    def endpoints(self) -> Mapping[str, Endpoints]:
+        """What each projection's kind knows of its two ports, by projection name."""
         return {
-            p.name: effective_signs(p, self.region[p.src].signs(p.src_port))
+            p.name: Endpoints(p.source, p.target, self.output_ports[p.source], self.input_ports[p.target],
+                              self.region[p.src].signs(p.src_port), p.sign, p.scale)
             for p in self.projections
         }
 
@@ -152,14 +155,26 @@ class Network:
         )
 
     # -- init -----------------------------------------------------------------
-    def init(self, key: jax.Array, overrides: Mapping[str, object] | None = None):
+    def init(self, key: jax.Array, overrides: Mapping[str, object] | None = None, *,
+             state: Mapping[str, object] | None = None, history: Mapping[str, object] | None = None):
         """Initial ``(params, state)``.
 
         Args:
           key: a typed PRNG key (``jax.random.key(seed)``); it seeds region
             and weight initialisation and the noise of the whole run.
-          overrides: optional ``{"path": value}`` set after initialisation,
-            e.g. ``{"a.tau": 20.0, "a->b.weight": w}`` (see `brainsim.set`).
+          overrides: optional ``{"path": value}`` of params, set after
+            initialisation, e.g. ``{"a.tau": 20.0, "a->b.weight": w}`` (see
+            `brainsim.set`). Regions that build their state from their params
+            (``init_state(key, params)``, e.g. a LIF population's ``V`` from
+            ``E_L``) build it from the overridden values.
+          state: optional ``{"region.leaf": value}`` of initial region state,
+            e.g. ``{"a.x": 0.5}`` or ``{"n.V": v0}``; a value is broadcast to
+            the leaf's shape.
+          history: optional ``{"region.output": value}`` for the delay line of
+            an output port that delayed projections read: what the port put
+            out before step 0 (default zeros). A value of the port's shape
+            fills every past step; an array ``(D, *port_shape)`` gives steps
+            ``-D .. -1``, oldest first, ``D`` being the port's longest delay.
         Returns:
           ``params``: ``{"dt": ..., region: {...}, projection name: {...}}``;
           ``state``: ``{"t", "key", "regions", "projections", "delays"}``.
@@ -170,28 +185,26 @@ class Network:
             )
         k_regions, k_projections, k_run = jax.random.split(key, 3)
         params: dict = {"dt": param(self.dt)}
-        state: dict = {
+        initial: dict = {
             "t": jnp.zeros((), jnp.int32),
             "key": k_run,
             "regions": {},
             "projections": {},
         }
-        for index, (name, region) in enumerate(self.regions):
-            params[name], state["regions"][name] = region.init(jax.random.fold_in(k_regions, index))
+        region_keys = {name: jax.random.fold_in(k_regions, i) for i, (name, _) in enumerate(self.regions)}
+        for name, region in self.regions:
+            params[name], initial["regions"][name] = region.init(region_keys[name])
         for index, p in enumerate(self.projections):
-            n_src = self.output_ports[p.source].size
-            n_dst = self.input_ports[p.target].size
             key_p = jax.random.fold_in(k_projections, index)
-            params[p.name], state["projections"][p.name] = init_projection(p, key_p, n_src, n_dst)
-        state["delays"] = {
-            source: delay_lines.init_buffer(
-                self.output_ports[source].shape, length, float_dtype()
-            )
-            for source, length in self.buffer_lengths.items()
-        }
+            params[p.name], initial["projections"][p.name] = init_projection(p, key_p, self.endpoints[p.name])
         for path, value in (overrides or {}).items():
             params = param_paths.set(params, path, value)
-        return params, state
+        for name, region in self.regions:
+            if hasattr(region, "init_state"):
+                initial["regions"][name] = region.init_state(region_keys[name], params[name])
+        initial["regions"] = initial_values.set_region_state(initial["regions"], state)
+        initial["delays"] = initial_values.delay_lines(self, history)
+        return params, initial
 
     # -- one step -------------------------------------------------------------
     def step(self, params, state, inputs: Mapping[str, jax.Array] | None = None):
@@ -226,10 +239,8 @@ class Network:
 
 
 def _resolve_delay(p: Projection, dt: float) -> Projection:
-    """Convert delays given in ms to whole steps of ``dt``."""
-    if p.synapse_delay_ms is not None:
-        low, high = (max(int(round(d / dt)), 1) for d in p.synapse_delay_ms)
-        p = dataclasses.replace(p, synapse_delay=(low, high))
+    """Convert delays given in ms (the projection's and its kind's) to whole steps of ``dt``."""
+    p = dataclasses.replace(p, kind=p.kind.at_dt(dt))
     if p.edge_delay_ms is not None:
         steps = np.maximum(np.round(p.edge_delay_ms.array / dt), 1).astype(np.int32)
         return dataclasses.replace(p, delay=int(steps.max()), edge_delay=FrozenArray(steps))

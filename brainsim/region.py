@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-import numbers
 from typing import Any, Mapping, NamedTuple
 
 import jax
 import numpy as np
 
+from brainsim.checks import check_int  # noqa: F401  (re-exported for older imports)
 from brainsim.ports import Port
 
 Params = Any
@@ -83,15 +83,6 @@ class Region(abc.ABC):
         """
         del port
         return None
-
-
-def check_int(owner: str, name: str, value, minimum: int = 1, error=ValueError) -> None:
-    """Raise ``error`` unless ``value`` is an int (not a bool) of at least ``minimum``.
-
-    The one check behind every count in a spec (sizes, epochs, steps)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        wanted = "a positive int" if minimum == 1 else f"an int >= {minimum}"
-        raise error(f"{owner} needs {wanted} {name}, got {value!r}")
 
 
 def is_frozen_dataclass(obj: Any) -> bool:

@@ -22,7 +22,6 @@ import jax.numpy as jnp
 
 from brainsim import delays as delay_lines
 from brainsim.dtypes import float_dtype
-from brainsim.projection import apply_edge_delayed, apply_event_projection, apply_projection
 from brainsim.region import StepContext
 
 
@@ -42,30 +41,10 @@ def advance(net, params, state, external: Mapping[str, jax.Array]):
             path = f"{name}.{port_name}"
             total = external.get(path)
             for p in net.incoming[path]:
-                if p.edge_delay is not None:
-                    length = net.buffer_lengths[p.source]
-                    pre = delay_lines.read_per_edge(
-                        state["delays"][p.source], p.edge_delay.array, length, t
-                    )
-                    y = apply_edge_delayed(params[p.name], pre, port.shape, net.signs[p.name])
-                else:
-                    if p.delay == 0:
-                        pre = signals[p.source]
-                    else:
-                        length = net.buffer_lengths[p.source]
-                        pre = delay_lines.read(state["delays"][p.source], p.delay, length, t)
-                    if p.kind == "event":
-                        y, new_projections[p.name] = apply_event_projection(
-                            p, params[p.name], state["projections"][p.name], pre, t, port.shape,
-                            net.signs[p.name],
-                        )
-                    else:
-                        y = apply_projection(
-                            p, params[p.name], state["projections"][p.name], pre, port.shape,
-                            net.signs[p.name],
-                        )
-                    if p.plasticity is not None:
-                        presynaptic[p.name] = pre.reshape(-1)
+                pre = None if p.edge_delay is not None else _presynaptic(net, p, state, signals, t)
+                y, new_projections[p.name] = _deliver(net, p, params, state, pre, t, dt)
+                if p.plasticity is not None:
+                    presynaptic[p.name] = pre.reshape(-1)
                 total = y if total is None else total + y
             if total is None:
                 total = jnp.full(port.shape, port.default, float_dtype())
@@ -80,11 +59,33 @@ def advance(net, params, state, external: Mapping[str, jax.Array]):
         for source, buffer in state["delays"].items()
     }
     for name, x in presynaptic.items():
-        new_projections[name] = _learn(net.projection[name], params[name], state["projections"][name],
+        new_projections[name] = _learn(net.projection[name], params[name], new_projections[name],
                                        x, signals, dt)
     new_state = {**state, "t": t + 1, "regions": new_regions, "delays": new_delays,
                  "projections": new_projections}
     return new_state, signals
+
+
+def _presynaptic(net, p, state, signals, t):
+    """What projection ``p`` reads from its source this step (``delay`` steps late)."""
+    if p.delay == 0:
+        return signals[p.source]
+    return delay_lines.read(state["delays"][p.source], p.delay, net.buffer_lengths[p.source], t)
+
+
+def _deliver(net, p, params, state, pre, t, dt):
+    """``(y, state)`` of projection ``p``: its kind applied to the delayed source ``pre``
+    (read here, one value per synapse, when the projection has per-edge delays)."""
+    kind_state = state["projections"][p.name]
+    kind_params = params[p.name]
+    if p.plasticity is not None:  # the rule trains the weights, so they live in state
+        kind_params = {**kind_params, "weight": kind_state["weight"]}
+    ends = net.endpoints[p.name]
+    if p.edge_delay is not None:
+        pre = delay_lines.read_per_edge(state["delays"][p.source], p.edge_delay.array,
+                                        net.buffer_lengths[p.source], t)
+        return p.kind.apply_edges(kind_params, kind_state, pre, ends, t, dt)
+    return p.kind.apply(kind_params, kind_state, pre, ends, t, dt)
 
 
 def _learn(p, params, state, x, signals, dt):

@@ -44,12 +44,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from brainsim import Port, Region
-from brainsim.dtypes import param
-from brainsim.populations.dale import check_exc_fraction, dale_signs
-from brainsim.populations.rate import ACTIVATIONS
-from brainsim.projection import signed_weight
-from brainsim.region import check_int
+from brainsim import (
+    ACTIVATIONS,
+    Port,
+    Region,
+    check_exc_fraction,
+    check_int,
+    dale_signs,
+    param,
+    signed_weight,
+)
 
 
 def recurrent_weights(key, n: int, exc_fraction: float | None, scale: float) -> jax.Array:

@@ -149,7 +149,7 @@ def test_synapse_delays_in_ms_round_to_steps(key):
     brain = spiking_pair("event", p=0.5, synapse_delay_ms=(0.5, 1.5))
     net = bs.build(brain, dt=0.1)
     p = net.projection["a.spike->b.input"]
-    assert p.synapse_delay == (5, 15) and p.delay == 1
+    assert p.kind.synapse_delay == (5, 15) and p.delay == 1
     _, state = net.init(key)
     assert state["projections"][p.name]["arrivals"].shape == (15, 60)
 

@@ -118,19 +118,26 @@ class LIFPopulation(Region):
         }
         if self.synapse == "current":
             params["tau_syn"] = param(5.0)  # ms
-            synapses = {"I_syn": jnp.zeros(self.n)}
         else:
             params.update(tau_e=param(5.0), tau_i=param(10.0), E_e=param(0.0), E_i=param(-80.0))
-            synapses = {"g_e": jnp.zeros(self.n), "g_i": jnp.zeros(self.n)}
-        if self.random_init:
-            v = jax.random.uniform(key, (self.n,), minval=-60.0, maxval=-50.0)
-        else:
-            v = jnp.full((self.n,), -60.0)
-        state = {"V": v, "refractory": jnp.zeros(self.n), **synapses}
         if self.adaptive:
             params.update(tau_a=param(200.0), beta_a=param(2.0))
-            state["a"] = jnp.zeros(self.n)
-        return params, state
+        return params, self.init_state(key, params)
+
+    def init_state(self, key, params):
+        """``V`` at ``E_L`` (or uniform between ``V_reset`` and ``V_th`` with
+        ``random_init``), no synaptic input, not refractory, no adaptation."""
+        if self.random_init:
+            v = jax.random.uniform(key, (self.n,), params["V_th"].dtype)
+            v = params["V_reset"] + v * (params["V_th"] - params["V_reset"])
+        else:
+            v = jnp.broadcast_to(params["E_L"], (self.n,))
+        zeros = jnp.zeros(self.n)
+        synapses = {"I_syn": zeros} if self.synapse == "current" else {"g_e": zeros, "g_i": zeros}
+        state = {"V": v, "refractory": zeros, **synapses}
+        if self.adaptive:
+            state["a"] = zeros
+        return state
 
     def step(self, params, state, inputs, ctx):
         p, dt, V = params, ctx.dt, state["V"]
