@@ -26,7 +26,7 @@ state; initialised ``U(0, 2 / sqrt(n_cortex))``). It learns by a
 dopamine-gated three-factor rule: an eligibility trace of pre (cortex) x
 post (D1 output) activity, ``tau_e de/dt = -e + ctx y_D1^T``, times the
 phasic dopamine (RPE) at port ``dopamine``,
-``dW_cs = eta * rpe * e`` (an actor in the sense of actor-critic models,
+``dW_cs = eta dt rpe e`` (`brainsim.plasticity`; ``eta`` per ms; an actor in the sense of actor-critic models,
 e.g. Houk, Adams & Barto 1995).
 
 Params (ms): ``tau`` (40 ms, i.e. GPR's k = 25/s), thresholds ``eps_*``,
@@ -44,9 +44,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from brainsim import Port, Region
-from brainsim.dtypes import param
-from brainsim.region import check_int
+from brainsim import Port, Region, check_int, param, plasticity
 
 NUCLEI = ("d1", "d2", "stn", "gpe", "gpi")
 GPR_PARAMS = {
@@ -119,10 +117,10 @@ class BasalGanglia(Region):
         new_state = {name: state[name] + leak * (drive[name] - state[name]) for name in NUCLEI}
         outputs = {name: jnp.clip(new_state[name] - p[f"eps_{name}"], 0.0, 1.0) for name in NUCLEI}
         if self.n_cortex:
-            decay = ctx.dt / p["tau_e"]
-            trace = state["eligibility"] + decay * (
-                jnp.outer(inputs["cortex"], outputs["d1"]) - state["eligibility"])
+            trace = plasticity.eligibility_trace(state["eligibility"], inputs["cortex"], outputs["d1"],
+                                                 ctx.dt, p["tau_e"])
             new_state["eligibility"] = trace
-            new_state["W_cs"] = state["W_cs"] + p["eta"] * inputs["dopamine"] * trace
+            new_state["W_cs"] = plasticity.three_factor_step(state["W_cs"], trace, inputs["dopamine"],
+                                                             p["eta"], ctx.dt)
         outputs["channel_salience"] = c
         return new_state, outputs

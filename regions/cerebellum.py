@@ -19,9 +19,9 @@ cortical loops it serves):
   ``climbing``, n_out), positive when the DCN output should rise. Parallel
   fibre synapses that were active when the error was made are depressed
   (LTD), or potentiated for negative errors (LTP), by the normalised
-  least-mean-squares rule ``W_pf += -eta * lr_gain * g_prev e^T / (|g_prev|^2 + 1)``;
-  the normalisation makes ``eta`` dimensionless and learning stable for
-  ``eta * lr_gain < 2`` whatever the size of the granule code. ``g_prev`` is
+  least-mean-squares rule ``W_pf += -eta dt lr_gain g_prev e^T / (|g_prev|^2 + 1)``
+  (`brainsim.plasticity.lms_step`; ``eta`` per ms); the normalisation makes
+  learning stable for ``eta dt lr_gain < 2`` whatever the size of the granule code. ``g_prev`` is
   the granule code of the previous step, matching an error that reaches the
   cerebellum one step after the output it judges (an inferior-olive loop of
   delay 1).
@@ -44,9 +44,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from brainsim import Port, Region
-from brainsim.dtypes import param
-from brainsim.region import check_int
+from brainsim import Port, Region, check_int, param, plasticity
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,8 +117,8 @@ class Cerebellum(Region):
         m = inputs["mossy"]
         g = jax.nn.relu(jnp.sum(state["W_mg"] * m[state["index"]], axis=1) - params["theta"])
         g_prev = state["g_prev"]
-        update = jnp.outer(g_prev, inputs["climbing"]) / (jnp.sum(g_prev**2) + 1.0)
-        w_pf = state["W_pf"] - params["eta"] * inputs["lr_gain"] * update
+        w_pf = plasticity.lms_step(state["W_pf"], g_prev, inputs["climbing"],
+                                   params["eta"] * inputs["lr_gain"], ctx.dt, normalised=True)
         p = g @ w_pf
         dcn = m @ params["W_md"] + params["b"] - p
         new_state = {**state, "W_pf": w_pf, "g_prev": g}

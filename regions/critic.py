@@ -8,11 +8,12 @@ was computed in (the wiring delay that breaks the critic -> dopamine ->
 critic loop; at least 1), and it concerns the transition *into* that step,
 so the critic updates the features of the state before it:
 
-    w += eta * delta_{t-d} * phi_{t-d-1} / (|phi_{t-d-1}|^2 + 1)
+    w += eta dt * delta_{t-d} * phi_{t-d-1} / (|phi_{t-d-1}|^2 + 1)
 
-(the critic keeps the last ``d + 1`` feature vectors for this). The step is
-normalised by the features' squared norm, so ``eta`` is dimensionless and
-learning is stable for ``eta < 2`` however many features there are.
+(the critic keeps the last ``d + 1`` feature vectors for this). This is
+normalised LMS (`brainsim.plasticity.lms_step`): ``eta`` is per ms like every
+learning rate, and learning is stable for ``eta dt < 2`` however many
+features there are.
 
 ``rpe_delay`` must equal the wiring delay (in steps) of the projection that
 brings the RPE; the critic cannot see its wiring, so a mismatch pairs errors
@@ -28,9 +29,7 @@ import dataclasses
 
 import jax.numpy as jnp
 
-from brainsim import Port, Region
-from brainsim.dtypes import param
-from brainsim.region import check_int
+from brainsim import Port, Region, check_int, param, plasticity
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,8 +64,8 @@ class Critic(Region):
 
     def step(self, params, state, inputs, ctx):
         earliest = state["history"][0]  # phi_{t-d-1}
-        update = jnp.tensordot(earliest, inputs["rpe"], axes=0) / (jnp.sum(earliest**2) + 1.0)
-        w = state["w"] + params["eta"] * update
+        # TD learning is normalised LMS on the error -delta (brainsim.plasticity.lms_step)
+        w = plasticity.lms_step(state["w"], earliest, -inputs["rpe"], params["eta"], ctx.dt, normalised=True)
         phi = inputs["features"]
         history = jnp.concatenate([state["history"][1:], phi[None]], axis=0)
         return {"w": w, "history": history}, {"value": phi @ w}

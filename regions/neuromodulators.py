@@ -47,9 +47,7 @@ import dataclasses
 
 import jax.numpy as jnp
 
-from brainsim import Port, Region
-from brainsim.dtypes import param
-from brainsim.region import check_int
+from brainsim import Port, Region, check_int, param
 
 
 @dataclasses.dataclass(frozen=True)

@@ -33,9 +33,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from brainsim import Port, Region
-from brainsim.dtypes import param
-from brainsim.region import check_int
+from brainsim import Port, Region, check_int, param
 
 
 @dataclasses.dataclass(frozen=True)

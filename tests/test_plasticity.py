@@ -134,7 +134,7 @@ def test_bad_rules_are_refused():
     brain.add("b", bs.RatePopulation(n=3))
     with pytest.raises(bs.WiringError, match="dense or matrix"):
         brain.connect("a.rate", "b.input", kind="one_to_one", plasticity=Oja())
-    with pytest.raises(bs.WiringError, match="plasticity must be"):
+    with pytest.raises(bs.WiringError, match="plasticity must be a rule"):
         brain.connect("a.rate", "b.input", plasticity="hebb")
     brain.connect("a.rate", "b.input", plasticity=ThreeFactor(modulator="vta.rpe"))
     with pytest.raises(bs.WiringError, match="modulator 'vta.rpe' is not an output port"):
