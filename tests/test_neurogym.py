@@ -8,7 +8,7 @@ import pytest
 
 import brainsim as bs
 from brainsim.tasks import ContextDecision, PerceptualDecision
-from brainsim.tasks.neurogym import neurogym_env, neurogym_score, neurogym_trials
+from brainsim.tasks.neurogym import neurogym_env, neurogym_evaluate, neurogym_score, neurogym_trials
 
 pytest.importorskip("neurogym")
 N = 2000
@@ -114,6 +114,145 @@ def test_a_brainsim_network_trained_on_neurogym_trials_scores_on_them():
     result = bs.train.fit(loss, params, optax.adam(5e-3), data, steps=300,
                           trainable=["ctx", "stim.rate->ctx.input", "ctx.rate->out.input"])
     test = neurogym_trials(env, 300, seed=99)
-    before = neurogym_score(net, params, state, test, input="stim.input", output="out.rate")
-    after = neurogym_score(net, result.params, state, test, input="stim.input", output="out.rate")
+    before = neurogym_score(net, params, state, test, input="stim.input", output="out.rate")["accuracy"]
+    after = neurogym_score(net, result.params, state, test, input="stim.input", output="out.rate")["accuracy"]
     assert before < 0.6 and after > 0.75  # chance 0.5; an ideal observer gets about 0.9
+
+
+def fixed_choice_net(n_obs, n_actions, action):
+    """A network whose output is largest on ``action`` at every step."""
+    brain = bs.Connectome()
+    brain.add("stim", bs.RatePopulation(n=n_obs, activation="linear"))
+    brain.add("out", bs.RatePopulation(n=n_actions, activation="linear"))
+    brain.connect("stim.rate", "out.input", scale=0.0)
+    net = bs.build(brain)
+    bias = jnp.zeros(n_actions).at[action].set(1.0)
+    params, state = net.init(jax.random.key(0), overrides={"out.tau": 1.0, "out.bias": bias})
+    return net, params, state
+
+
+def score_fixed(name, action, batch=200):
+    env = neurogym_env(name)
+    trials = neurogym_trials(env, batch, seed=0)
+    net, params, state = fixed_choice_net(trials["inputs"].shape[-1], env.action_space.n, action)
+    return trials, neurogym_score(net, params, state, trials, input="stim.input", output="out.rate")
+
+
+def test_a_network_that_never_answers_scores_zero_where_neurogym_scores():
+    trials, score = score_fixed("DelayMatchCategory-v0", 0)  # its answer period is "test", not "decision"
+    assert trials["answer_periods"] == ("test",)
+    assert score["accuracy"] == 0.0 and score["performance"] == 0.0  # every step while scored expects 1 or 2
+    assert np.all(score["choices"] == 0) and np.all(score["response_steps"] == -1)
+    trials, score = score_fixed("ReadySetGo-v0", 0)  # one "go" step in "production": accuracy flatters
+    assert trials["answer_periods"] == ("production",)
+    assert score["performance"] == 0.0 and np.all(score["choices"] == 0)
+    assert score["trial_performance"].shape == (200,)
+
+
+def test_a_network_with_one_fixed_answer_scores_at_chance():
+    trials, score = score_fixed("DelayMatchCategory-v0", 1)  # match or non-match, balanced
+    assert score["accuracy"] == pytest.approx(0.5, abs=0.1)
+    assert score["performance"] == pytest.approx(0.5, abs=0.1)
+    assert np.all(score["choices"] == 1)
+    test_start = np.array([periods["test"][0] for periods in trials["periods"]])
+    np.testing.assert_array_equal(score["response_steps"], test_start)  # answered as soon as asked
+    trials, score = score_fixed("ReadySetGo-v0", 1)  # "go" at once: far too early
+    assert score["performance"] == 0.0 and np.all(score["choices"] == 1)
+
+
+def test_the_mask_covers_exactly_the_answer_periods():
+    for name, periods in [("DelayMatchCategory-v0", ("test",)), ("ReadySetGo-v0", ("production",)),
+                          ("DualDelayMatchSample-v0", ("test1", "test2")),
+                          ("PerceptualDecisionMaking-v0", ("decision",))]:
+        batch = neurogym_trials(neurogym_env(name), 32, seed=2)
+        assert batch["answer_periods"] == periods
+        for mask, spans, length in zip(batch["mask"], batch["periods"], batch["lengths"]):
+            expected = np.zeros_like(mask)
+            for p in periods:
+                expected[slice(*spans[p])] = 1.0
+            np.testing.assert_array_equal(mask, expected)
+            assert expected[:length].sum() > 0 and not mask[length:].any()
+
+
+def test_periods_can_be_named_and_must_exist_for_unknown_envs():
+    from neurogym.envs.native.perceptualdecisionmaking import PerceptualDecisionMaking
+
+    class Mine(PerceptualDecisionMaking):  # not NeuroGym's own class: its answer period is not known
+        pass
+
+    with pytest.raises(ValueError, match=r"Mine has no known answer period: pass periods=.*fixation, stim"):
+        neurogym_trials(Mine(), 4)
+    batch = neurogym_trials(Mine(), 4, periods="decision")
+    assert batch["answer_periods"] == ("decision",) and batch["mask"].sum() > 0
+    with pytest.raises(ValueError, match="no period answer"):
+        neurogym_trials(neurogym_env("GoNogo-v0"), 4, periods=["answer"])
+    wide = neurogym_trials(neurogym_env("GoNogo-v0"), 4, periods=["delay", "decision"])
+    assert wide["mask"].sum() > neurogym_trials(neurogym_env("GoNogo-v0"), 4)["mask"].sum()
+
+
+def test_per_trial_choices_and_performance_of_a_perfect_answerer():
+    batch = neurogym_trials(neurogym_env("PerceptualDecisionMaking-v0", dt=100), 64, seed=3)
+    score = neurogym_evaluate(batch, batch["targets"])
+    truth = np.array([trial["ground_truth"] for trial in batch["trials"]]) + 1  # sides 0, 1 are actions 1, 2
+    np.testing.assert_array_equal(score["choices"], truth)
+    assert score["accuracy"] == 1.0 and score["performance"] == 1.0
+    np.testing.assert_array_equal(score["trial_performance"], np.ones(64))
+    wrong = neurogym_evaluate(batch, np.where(batch["mask"] > 0, 3 - batch["targets"], 0))
+    np.testing.assert_array_equal(wrong["choices"], 3 - truth)
+    assert wrong["accuracy"] == 0.0 and wrong["performance"] == 0.0
+
+
+@pytest.mark.parametrize("name", ["DelayMatchCategory-v0", "ReadySetGo-v0", "DualDelayMatchSample-v0",
+                                  "HierarchicalReasoning-v0"])
+def test_performance_is_what_neurogym_reports_stepping_the_same_actions(name):
+    env = neurogym_env(name)
+    batch = neurogym_trials(env, 60, seed=4)
+    rng = np.random.default_rng(0)
+    shape = batch["targets"].shape
+    guesses = rng.integers(0, env.action_space.n, shape) * (rng.random(shape) < 0.2)  # mostly wait
+    actions = np.where(rng.random(shape) < 0.5, batch["targets"], guesses)
+    score = neurogym_evaluate(batch, actions)
+    task = env.unwrapped
+    task.seed(4)
+    task.new_trial()
+    task.performance = 0  # as NeuroGym's step leaves it at the start of every later trial
+    theirs = []
+    for trial_actions, length in zip(actions, batch["lengths"]):
+        for k in range(length):
+            info = task.step(int(trial_actions[k]))[4]
+            if info["new_trial"]:
+                break
+        theirs.append(info["performance"])
+    np.testing.assert_allclose(score["trial_performance"], theirs)
+
+
+def test_neurogym_trials_leaves_the_env_it_is_given_as_it_was():
+    env = neurogym_env("ReadySetGo-v0")  # its timing draws from env.rng
+    task = env.unwrapped
+    task.seed(7)
+    task.new_trial()
+    def rng_state():
+        _, keys, position, *_ = task.rng.get_state()
+        return keys.tobytes(), position
+
+    before, gt = rng_state(), task.gt.copy()
+    a = neurogym_trials(env, 8, seed=1)
+    assert rng_state() == before and np.array_equal(task.gt, gt)
+    b = neurogym_trials(env, 8, seed=1)
+    np.testing.assert_array_equal(a["inputs"], b["inputs"])  # a seed gives the same trials
+    c = neurogym_trials(env, 8, seed=None)  # None draws from the env's own state, and advances it
+    d = neurogym_trials(env, 8, seed=None)
+    assert rng_state() != before and np.array_equal(task.gt, gt)
+    assert [t["measure"] for t in c["trials"]] != [t["measure"] for t in d["trials"]]
+    assert a["dt"] == task.dt == 80  # one array step is one NeuroGym dt, in ms
+
+
+def test_tasks_the_adapter_cannot_score_are_refused_by_name():
+    refused = {"ReachingDelayResponse-v0": r"ReachingDelayResponse-v0 has vector ground truth \(2,\)",
+               "SpatialSuppressMotion-v0": r"SpatialSuppressMotion-v0 has vector ground truth \(4,\)",
+               "Reaching1D-v0": "Reaching1D-v0 is not supported.*target angle",
+               "Bandit-v0": "Bandit-v0 defines no ground truth",
+               "yang19.go-v0": "yang19.go-v0 is wrapped by NeuroGym's ScheduleEnvs"}
+    for name, message in refused.items():
+        with pytest.raises(ValueError, match=message):
+            neurogym_trials(neurogym_env(name), 2)
