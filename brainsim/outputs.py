@@ -46,11 +46,40 @@ def start(out_dir: str | os.PathLike, experiment: str, config) -> Path:
 
 def write_json(path: Path, data) -> None:
     """Write ``data`` as JSON atomically (a temporary file, then a rename)."""
+    text = json.dumps(data, indent=2, sort_keys=True, default=_to_builtin) + "\n"
+    atomic_write(Path(path), text.encode())
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a synced temporary file and a rename.
+
+    The file gets the mode any new file gets (``0o666`` less the umask), not
+    the ``0o600`` of a temporary file.
+    """
     path = Path(path)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as f:
-        json.dump(data, f, indent=2, sort_keys=True, default=_to_builtin)
-        f.write("\n")
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as f:
+        try:
+            f.write(data)
+            f.flush()
+            os.fchmod(f.fileno(), 0o666 & ~current_umask())
+            os.fsync(f.fileno())
+        except BaseException:
+            os.unlink(f.name)
+            raise
     os.replace(f.name, path)
+
+
+def current_umask() -> int:
+    """The process's umask (read without changing it where ``/proc`` allows)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _to_builtin(value):
