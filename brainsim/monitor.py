@@ -16,6 +16,7 @@ from typing import Callable, Mapping
 
 import jax.numpy as jnp
 
+from brainsim.checks import check_int
 from brainsim.errors import RunInputError
 
 REDUCERS: dict[str, Callable] = {
@@ -46,11 +47,8 @@ class Recording:
 
 def plan(net, record, every: int, reduce) -> Recording:
     """Check the record arguments of a run against ``net``; return a `Recording`."""
-    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-        raise RunInputError(f"every must be an int >= 1, got {every!r}")
-    if isinstance(record, str):
-        record = [record]
-    record = list(record or [])
+    check_int("run", "every", every, error=RunInputError)
+    record = _paths(record)
     known = {**net.input_ports, **net.output_ports}
     for path in record:
         if path not in known:
@@ -60,6 +58,30 @@ def plan(net, record, every: int, reduce) -> Recording:
             )
     if len(set(record)) != len(record):
         raise RunInputError(f"record names a port twice: {record}")
+    reducers = _reducers(record, reduce)
+    return Recording(tuple((path, reducers[path]) for path in record), int(every))
+
+
+def _paths(record) -> list[str]:
+    """``record`` as a list of port paths: a string, or a list or tuple of strings."""
+    if record is None:
+        return []
+    if isinstance(record, str):
+        return [record]
+    if not isinstance(record, (list, tuple)):
+        raise RunInputError(
+            f"record must be a list of port paths such as record=['a.rate'], got {record!r}"
+        )
+    for path in record:
+        if not isinstance(path, str):
+            raise RunInputError(
+                f"record must hold port paths ('region.port' strings), got {path!r} in {record!r}"
+            )
+    return list(record)
+
+
+def _reducers(record: list[str], reduce) -> dict:
+    """The reducer (a name, a function or None) of each recorded port."""
     if reduce is None or isinstance(reduce, str) or callable(reduce):
         reducers = {path: reduce for path in record}
     elif isinstance(reduce, Mapping):
@@ -70,9 +92,13 @@ def plan(net, record, every: int, reduce) -> Recording:
     else:
         raise RunInputError(f"reduce must be a name, a function or a dict, got {reduce!r}")
     for path, reducer in reducers.items():
+        if reducer is not None and not isinstance(reducer, str) and not callable(reducer):
+            raise RunInputError(
+                f"reduce for {path} must be a name or a function, got {reducer!r}"
+            )
         if isinstance(reducer, str) and reducer not in REDUCERS:
             raise RunInputError(
                 f"unknown reducer {reducer!r} for {path}; use one of {sorted(REDUCERS)} "
                 "or a function"
             )
-    return Recording(tuple((path, reducers[path]) for path in record), every)
+    return reducers

@@ -20,8 +20,10 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from brainsim.errors import ParamPathError
+from brainsim.external import describe, dtype_of, is_real
 
 
 def paths(params) -> list[str]:
@@ -53,12 +55,20 @@ def set(params, path: str, value) -> dict:  # noqa: A001 - mirrors get
 
     ``value`` is cast to the leaf's dtype and broadcast to its shape, so a
     new value never changes the structure (and never triggers recompilation).
+    It must be real numbers (complex only for a complex leaf); a concrete
+    ``dt`` must be finite and > 0 (a traced one is not checked).
     """
     keys = _resolve(params, path)
+    return _replace(params, keys, fitted(params, path, value))
+
+
+def fitted(params, path: str, value) -> jax.Array:
+    """``value`` cast and broadcast to the leaf at ``path``, or a ParamPathError naming it."""
     old = get(params, path)
     if not hasattr(old, "shape"):
         raise ParamPathError(f"{path!r} names a group of parameters, not one array: {_children(old)}")
-    value = jnp.asarray(value, dtype=old.dtype)
+    given = value
+    value = _cast(path, value, old.dtype)
     try:
         value = jnp.broadcast_to(value, old.shape)
     except ValueError:
@@ -66,7 +76,36 @@ def set(params, path: str, value) -> dict:  # noqa: A001 - mirrors get
             f"cannot set {path!r}: value of shape {value.shape} does not fit the "
             f"parameter's shape {old.shape}"
         ) from None
-    return _replace(params, keys, value)
+    if path.split(".")[-1] == "dt":
+        _check_dt(path, given, value)
+    return value
+
+
+def _cast(path: str, value, dtype) -> jax.Array:
+    """``value`` as an array of ``dtype``, refusing text, None, objects and lost imaginary parts."""
+    given = dtype_of(value)
+    complex_ok = jnp.issubdtype(dtype, jnp.complexfloating)
+    ok = is_real(given) or (complex_ok and given is not None and jnp.issubdtype(given, jnp.number))
+    if ok:
+        try:
+            return jnp.asarray(value, dtype=dtype)
+        except (TypeError, ValueError, OverflowError):
+            pass
+    raise ParamPathError(
+        f"cannot set {path!r} to {describe(value)}: a parameter takes real numbers "
+        f"(a number or an array of {dtype})"
+    )
+
+
+def _check_dt(path: str, given, value) -> None:
+    """Refuse a concrete ``dt`` that is not a finite number > 0 (``given`` is what the user passed)."""
+    if isinstance(value, jax.core.Tracer):
+        return
+    array = np.asarray(value)
+    if dtype_of(given) == np.bool_ or not (np.isfinite(array) & (array > 0)).all():
+        raise ParamPathError(
+            f"cannot set {path!r} to {describe(given)}: dt must be a finite number of ms > 0"
+        )
 
 
 def _children(node) -> list[str]:
@@ -108,11 +147,10 @@ def _resolve(params, path: str) -> list[str]:
         try:
             top, rest = _resolve_projection(params, path)
         except ParamPathError:
-            # a network's params nested in a larger tree: {"net": params, ...}
             head, _, inner = path.partition(".")
-            if "->" in head or not isinstance(params.get(head), dict):
+            if not _is_network(params.get(head)):
                 raise
-            return [head] + _resolve(params[head], inner)
+            return [head] + _resolve_nested(params[head], head, inner)
     else:
         top, _, rest = path.partition(".")
     if top not in params:
@@ -124,6 +162,19 @@ def _resolve(params, path: str) -> list[str]:
         keys.append(key)
         node = _child(node, key)
     return keys
+
+
+def _is_network(node) -> bool:
+    """Whether ``node`` is a network's params (it has projections), nested in a larger tree."""
+    return isinstance(node, dict) and any(isinstance(k, str) and "->" in k for k in node)
+
+
+def _resolve_nested(params, head: str, inner: str) -> list[str]:
+    """`_resolve` of ``inner`` in the network params under ``head``, naming the whole path on error."""
+    try:
+        return _resolve(params, inner)
+    except ParamPathError as err:
+        raise ParamPathError(f"in {head!r}: {err}") from None
 
 
 def _resolve_projection(params, path: str) -> tuple[str, str]:
@@ -148,7 +199,7 @@ def _resolve_projection(params, path: str) -> tuple[str, str]:
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        raise ParamPathError(_unknown(params, path, "no projection matches"))
+        raise ParamPathError(_no_projection(params, path))
     names = ", ".join(sorted(m[0] for m in matches))
     raise ParamPathError(f"{path!r} is ambiguous; name the ports: one of {names}")
 
@@ -159,6 +210,13 @@ def _exists(node, rest: str) -> bool:
             return False
         node = _child(node, key)
     return True
+
+
+def _no_projection(params, path: str) -> str:
+    """The message for a path with ``->`` that no projection of ``params`` matches."""
+    listed = [p for p in paths(params) if "->" in p]
+    shown = ", ".join(listed[:40]) + (", ..." if len(listed) > 40 else "") or "none"
+    return f"unknown parameter path {path!r}: no projection matches it; projection paths: {shown}"
 
 
 def _unknown(params, path: str, why: str) -> str:

@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+from typing import Iterable
+
+from brainsim.checks import check_int
 
 KINDS = ("rate", "spike", "scalar", "event")
 
@@ -41,10 +44,7 @@ class Port:
     default: float = 0.0
 
     def __post_init__(self):
-        shape = (self.shape,) if isinstance(self.shape, numbers.Integral) else tuple(self.shape)
-        if not all(isinstance(d, numbers.Integral) and d > 0 for d in shape):
-            raise ValueError(f"Port shape must hold positive ints, got {self.shape!r}")
-        object.__setattr__(self, "shape", tuple(int(d) for d in shape))
+        object.__setattr__(self, "shape", _checked_shape(self.shape))
         if self.kind not in KINDS:
             raise ValueError(f"Port kind must be one of {KINDS}, got {self.kind!r}")
 
@@ -55,3 +55,19 @@ class Port:
         for d in self.shape:
             size *= d
         return size
+
+
+def _checked_shape(shape) -> tuple[int, ...]:
+    """``shape`` as a tuple of positive ints (not bools), or a ValueError naming it."""
+    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
+        dims = (shape,)
+    elif isinstance(shape, Iterable) and not isinstance(shape, (str, bytes)):
+        dims = tuple(shape)
+    else:
+        raise ValueError(
+            f"Port shape must be an int n or a tuple of ints, got {shape!r} "
+            f"({type(shape).__name__}); e.g. Port(3) or Port((2, 3))"
+        )
+    for d in dims:
+        check_int(f"Port(shape={shape!r})", "dimension", d)
+    return tuple(int(d) for d in dims)

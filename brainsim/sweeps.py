@@ -24,7 +24,7 @@ import dataclasses
 import functools
 import itertools
 import math
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import jax
 import numpy as np
@@ -33,9 +33,9 @@ from tqdm import tqdm
 
 from brainsim import external, monitor
 from brainsim import params as param_paths
-from brainsim.errors import RunInputError
+from brainsim.errors import ParamPathError, RunInputError
 from brainsim.loop import count_trace, simulate
-from brainsim.region import check_int
+from brainsim.checks import check_int
 from brainsim.validate import check_fits
 
 
@@ -104,16 +104,14 @@ def sweep(
       progress: progress bar over slices (default: on a terminal, >1 slice).
     """
     check_int("sweep", "steps", steps, error=RunInputError)
-    seeds = np.asarray(list(seeds))
-    if seeds.ndim != 1 or len(seeds) == 0 or not np.issubdtype(seeds.dtype, np.integer):
-        raise RunInputError(f"seeds must be a non-empty list of ints, got {seeds.tolist()!r}")
+    seeds = _seeds(seeds)
     if (params is None) != (state is None):
         raise RunInputError(
             "give params= and state= together (sparse wiring lives in state, its weights in "
             "params, so mixing them with a fresh init would pair weights with other wiring)"
         )
-    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-        raise RunInputError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    if batch_size is not None:
+        check_int("sweep", "batch_size", batch_size, error=RunInputError)
     if params is not None:
         check_fits(net, params, state)
     axes, settings = _settings(grid, points)
@@ -178,6 +176,22 @@ def _run_batch(net, steps, recording, functions, paths, init_params, seeds, valu
     return jax.vmap(one)(seeds, values)
 
 
+def _seeds(seeds) -> np.ndarray:
+    """``seeds`` as a 1-d int array: a non-empty iterable of ints in ``[0, 2**31)``."""
+    if isinstance(seeds, (str, bytes, Mapping)) or not isinstance(seeds, Iterable):
+        raise RunInputError(
+            f"seeds must be a non-empty list of ints, such as seeds=range(3) or seeds=[0, 7]; "
+            f"got {seeds!r}"
+        )
+    seeds = [s.item() if isinstance(s, (np.generic, jax.Array)) and np.ndim(s) == 0 else s
+             for s in seeds]
+    if not seeds:
+        raise RunInputError("seeds must be a non-empty list of ints, such as seeds=range(3); got []")
+    for i, seed in enumerate(seeds):
+        check_int("sweep", f"seeds[{i}]", seed, minimum=0, error=RunInputError)
+    return np.asarray(seeds, dtype=np.int64)
+
+
 def _settings(grid, points):
     if (grid is None) == (points is None):
         if grid is None:
@@ -204,18 +218,16 @@ def _stack_values(template, settings):
         leaf = param_paths.get(template, path)  # raises a ParamPathError listing valid paths
         if not hasattr(leaf, "shape"):
             raise RunInputError(f"{path!r} names a group of params; sweep one array at a time")
-        rows = []
-        for setting in settings:
-            value = np.asarray(setting[path], dtype=np.dtype(leaf.dtype))
-            try:
-                rows.append(np.broadcast_to(value, leaf.shape))
-            except ValueError:
-                raise RunInputError(
-                    f"swept value for {path!r} has shape {value.shape}; the param has shape "
-                    f"{leaf.shape}"
-                ) from None
-        stacked[path] = np.stack(rows)
+        stacked[path] = np.stack([_swept(template, path, s[path]) for s in settings])
     return stacked
+
+
+def _swept(template, path: str, value) -> np.ndarray:
+    """One swept value, cast and broadcast to its param (`brainsim.params.fitted`)."""
+    try:
+        return np.asarray(param_paths.fitted(template, path, value))
+    except ParamPathError as err:
+        raise RunInputError(f"bad swept value: {err}") from None
 
 
 def _shard(array: np.ndarray, sharding: NamedSharding) -> jax.Array:
