@@ -67,7 +67,7 @@ def hand_written_scan(n: int, duration_ms: float, seed: int = 0):
     params, state = coba.init(net, seed)
     pre, post = coba.pairs(net, state)
     v0 = coba.initial_v(state)
-    n_exc = net.region["E"].n
+    n_exc = net.regions["E"].n
     rows = {}
     for name, keep in (("exc", pre < n_exc), ("inh", pre >= n_exc)):
         src = pre[keep] - (0 if name == "exc" else n_exc)
@@ -136,7 +136,7 @@ def time_peer(tool: str, n: int, duration_ms: float, seed: int = 0):
     _, state = coba.init(net, seed)
     pre, post = coba.pairs(net, state)
     v0 = coba.initial_v(state)
-    n_exc = net.region["E"].n
+    n_exc = net.regions["E"].n
     kwargs = {"record_spikes": n <= 16000, **({} if mode is None else {"mode": mode})}
     short = module.run_coba(pre, post, v0, n_exc, duration_ms, **kwargs)
     long = module.run_coba(pre, post, v0, n_exc, 2 * duration_ms, **kwargs)

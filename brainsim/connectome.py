@@ -92,6 +92,7 @@ class Connectome:
         kind="dense",
         delay: int | None = None,
         ms: float | None = None,
+        lag_ms=None,
         scale: float = 1.0,
         sign: int | None = None,
         weight=None,
@@ -114,6 +115,11 @@ class Connectome:
           ms: delay in ms instead (a number or a per-edge matrix), rounded
             to whole steps of the build ``dt``; a positive delay is at least
             one step.
+          lag_ms: a conduction delay ``D`` in ms as in a delay differential
+            equation, a number or a per-edge matrix (0 allowed): the target's
+            step from time ``t`` to ``t + dt`` uses the source's state at
+            ``t - D``. A region puts out its state at the end of a step, so
+            this reads the output of step ``round(D / dt) + 1`` steps back.
           scale: scale of the initial weights.
           sign: ``+1`` or ``-1`` to constrain every weight's sign.
           weight: initial weight matrix ``(n_src, n_dst)``, source x target;
@@ -143,12 +149,15 @@ class Connectome:
                          self._regions[dst].inputs[dst_port], source_signs,
                          None if sign is None else int(sign), scale)
         kind.check(ends)
-        delay, ms = kind.source_delay(delay, ms, ends)
+        lag = lag_ms is not None
+        if lag and (delay is not None or ms is not None):
+            raise ends.error("give one of delay= (steps), ms= or lag_ms=")
+        delay, ms = kind.source_delay(delay, lag_ms if lag else ms, ends)
         if np.ndim(delay) or np.ndim(ms):
             if not kind.edge_delays:
                 raise ends.error(f"per-edge delays need kind='dense' or 'matrix', not {kind.label!r}")
             steps, delay_ms, edge_steps, edge_ms = _check_edge_delays(
-                delay, ms, source, target, (ends.n_src, ends.n_dst))
+                delay, ms, source, target, (ends.n_src, ends.n_dst), lag)
         else:
             (steps, delay_ms), edge_steps, edge_ms = _check_delay(delay, ms, source, target), None, None
         if plasticity is not None:
@@ -156,7 +165,7 @@ class Connectome:
                               source, target)
         proj = Projection(
             src, src_port, dst, dst_port, kind=kind, delay=steps, delay_ms=delay_ms,
-            edge_delay=edge_steps, edge_delay_ms=edge_ms, scale=scale,
+            edge_delay=edge_steps, edge_delay_ms=edge_ms, lag=lag, scale=scale,
             sign=ends.sign, plasticity=plasticity,
         )
         if any(p.name == proj.name for p in self._projections):
@@ -248,7 +257,7 @@ def _check_delay(delay, ms, source, target):
     return int(delay), None
 
 
-def _check_edge_delays(delay, ms, source, target, shape):
+def _check_edge_delays(delay, ms, source, target, shape, lag=False):
     """Validate a per-edge delay matrix; return ``(delay, delay_ms, edge, edge_ms)``."""
     where = f"{source} -> {target}"
     if delay is not None and ms is not None:
@@ -265,6 +274,11 @@ def _check_edge_delays(delay, ms, source, target, shape):
     if not np.all(np.isfinite(given)) or np.any(given < 0):
         raise WiringError(f"{where}: per-edge delays must be finite and >= 0")
     if ms is not None:
+        if not lag and np.any(given == 0):
+            raise WiringError(
+                f"{where}: per-edge delays are read from a ring buffer, so none can be 0 ms; "
+                "for conduction delays in which 0 means none, give them as lag_ms="
+            )
         return None, float(given.max()), None, FrozenArray(given)
     if not np.all(given == np.round(given)):
         raise WiringError(f"{where}: delays in steps must be whole numbers (or use ms=)")

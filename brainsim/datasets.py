@@ -21,13 +21,22 @@ import numpy as np
 
 @dataclasses.dataclass(frozen=True)
 class Connectivity:
-    """A structural connectivity: ``weights[i, j]`` from node ``j`` to node ``i``."""
+    """A structural connectivity as TVB stores it: ``weights[i, j]`` from node ``j``
+    to node ``i`` (row = target), the transpose of brainsim's source x target;
+    `connectome` turns it the right way round."""
 
     weights: np.ndarray
     tract_lengths: np.ndarray  # mm
     labels: tuple[str, ...]
     centres: np.ndarray  # (N, 3), mm
     cortical: np.ndarray  # (N,) bool
+
+    def connectome(self, **kwargs):
+        """`brainsim.Connectome.from_matrix` of these nodes (weights and lengths
+        transposed to source x target); ``kwargs`` go to ``from_matrix``."""
+        from brainsim.whole_brain import from_matrix
+
+        return from_matrix(self.weights.T, self.tract_lengths.T, self.labels, **kwargs)
 
 
 def load_tvb_connectivity(name_or_path: str | Path = "connectivity_76") -> Connectivity:

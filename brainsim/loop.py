@@ -60,7 +60,7 @@ def simulate(net, params, state, arrays, *, steps, recording, functions, check_f
     when a `GradientPlan` is given."""
     count_trace()
     every = recording.every
-    region_names = [name for name, _ in net.regions]
+    region_names = list(net.regions)
     first_bad = jnp.full((len(region_names),), -1, jnp.int32) if check_finite else None
 
     def one_step(carry, drive):
@@ -133,10 +133,11 @@ def raise_if_bad(net, first_bad) -> None:
     if not bad:
         return
     t, i = min(bad)
-    name = net.regions[i][0]
-    others = [net.regions[j][0] for _, j in sorted(bad) if j != i]
+    names = list(net.regions)
+    name = names[i]
+    others = [names[j] for _, j in sorted(bad) if j != i]
     also = f"; later also {others}" if others else ""
     raise NonFiniteError(
-        f"region {name!r} ({type(net.regions[i][1]).__name__}) went non-finite first, "
+        f"region {name!r} ({type(net.regions[name]).__name__}) went non-finite first, "
         f"at step {t}{also}. Check its params (e.g. dt/tau) and the inputs it receives."
     )

@@ -17,6 +17,7 @@ import functools
 import hashlib
 import math
 import numbers
+import warnings
 from typing import Mapping
 
 import jax
@@ -26,13 +27,14 @@ import numpy as np
 from brainsim import initial as initial_values
 from brainsim import params as param_paths
 from brainsim import simulate
+from brainsim.checks import INT32_MAX
 from brainsim.connectome import Connectome
 from brainsim.dtypes import param
 from brainsim.errors import RunInputError, WiringError
-from brainsim.graph import topological_order
-from brainsim.ports import Port
 from brainsim.frozen import FrozenArray
+from brainsim.graph import topological_order
 from brainsim.kinds import Endpoints
+from brainsim.ports import Port
 from brainsim.projection import Projection, init_projection
 from brainsim.step import advance
 from brainsim.validate import check_fits, check_regions
@@ -64,7 +66,8 @@ def build(connectome: Connectome, dt: float = 1.0) -> "Network":
     if cycle is not None:
         raise WiringError(_cycle_message(cycle, projections))
     check_regions(regions)
-    return Network(regions=regions, projections=projections, order=tuple(order), dt=float(dt))
+    _check_delay_lines(regions, projections)
+    return Network(members=regions, projections=projections, order=tuple(order), dt=float(dt))
 
 
 @dataclasses.dataclass(frozen=True, eq=True)
@@ -72,13 +75,14 @@ class Network:
     """A built model. Create it with `build`; do not construct it directly.
 
     Attributes:
-      regions: ``(name, region)`` pairs in the order they were added.
+      members: ``(name, region)`` pairs in the order they were added (read
+        them as the mapping `regions`, as for a `Connectome`).
       projections: projections, with delays in whole steps.
       order: region names in execution order within a step.
       dt: the ``dt`` (ms) given to `build`.
     """
 
-    regions: tuple[tuple[str, object], ...]
+    members: tuple[tuple[str, object], ...]
     projections: tuple[Projection, ...]
     order: tuple[str, ...]
     dt: float
@@ -86,7 +90,7 @@ class Network:
     # -- structure ------------------------------------------------------------
     @functools.cached_property
     def _hash(self) -> int:
-        return hash((self.regions, self.projections, self.order, self.dt))
+        return hash((self.members, self.projections, self.order, self.dt))
 
     def __hash__(self) -> int:
         return self._hash
@@ -94,7 +98,7 @@ class Network:
     @functools.cached_property
     def fingerprint(self) -> str:
         """A digest of the structure, stable across processes (unlike ``hash``)."""
-        text = repr((self.regions, self.projections, self.order, self.dt))
+        text = repr((self.members, self.projections, self.order, self.dt))
         return hashlib.sha256(text.encode()).hexdigest()
 
     @functools.cached_property
@@ -103,9 +107,16 @@ class Network:
         return jax.eval_shape(lambda: self.init(jax.random.key(0)))
 
     @functools.cached_property
+    def regions(self) -> Mapping[str, object]:
+        """Regions by name, in the order they were added (as `Connectome.regions`)."""
+        return dict(self.members)
+
+    @property
     def region(self) -> Mapping[str, object]:
-        """Regions by name."""
-        return dict(self.regions)
+        """Deprecated spelling of `regions`."""
+        warnings.warn("Network.region is now Network.regions (a mapping, as Connectome.regions)",
+                      DeprecationWarning, stacklevel=2)
+        return self.regions
 
     @functools.cached_property
     def projection(self) -> Mapping[str, Projection]:
@@ -115,12 +126,12 @@ class Network:
     @functools.cached_property
     def input_ports(self) -> Mapping[str, Port]:
         """Every input port, by ``"region.port"`` path."""
-        return {f"{n}.{p}": port for n, r in self.regions for p, port in r.inputs.items()}
+        return {f"{n}.{p}": port for n, r in self.members for p, port in r.inputs.items()}
 
     @functools.cached_property
     def output_ports(self) -> Mapping[str, Port]:
         """Every output port, by ``"region.port"`` path."""
-        return {f"{n}.{p}": port for n, r in self.regions for p, port in r.outputs.items()}
+        return {f"{n}.{p}": port for n, r in self.members for p, port in r.outputs.items()}
 
     @functools.cached_property
     def incoming(self) -> Mapping[str, tuple[Projection, ...]]:
@@ -144,13 +155,13 @@ class Network:
         """What each projection's kind knows of its two ports, by projection name."""
         return {
             p.name: Endpoints(p.source, p.target, self.output_ports[p.source], self.input_ports[p.target],
-                              self.region[p.src].signs(p.src_port), p.sign, p.scale)
+                              self.regions[p.src].signs(p.src_port), p.sign, p.scale)
             for p in self.projections
         }
 
     def __repr__(self):
         return (
-            f"Network(regions={[n for n, _ in self.regions]}, "
+            f"Network(regions={list(self.regions)}, "
             f"projections={len(self.projections)}, order={list(self.order)}, dt={self.dt})"
         )
 
@@ -191,15 +202,15 @@ class Network:
             "regions": {},
             "projections": {},
         }
-        region_keys = {name: jax.random.fold_in(k_regions, i) for i, (name, _) in enumerate(self.regions)}
-        for name, region in self.regions:
+        region_keys = {name: jax.random.fold_in(k_regions, i) for i, name in enumerate(self.regions)}
+        for name, region in self.members:
             params[name], initial["regions"][name] = region.init(region_keys[name])
         for index, p in enumerate(self.projections):
             key_p = jax.random.fold_in(k_projections, index)
             params[p.name], initial["projections"][p.name] = init_projection(p, key_p, self.endpoints[p.name])
         for path, value in (overrides or {}).items():
             params = param_paths.set(params, path, value)
-        for name, region in self.regions:
+        for name, region in self.members:
             if hasattr(region, "init_state"):
                 initial["regions"][name] = region.init_state(region_keys[name], params[name])
         initial["regions"] = initial_values.set_region_state(initial["regions"], state)
@@ -242,14 +253,21 @@ def _resolve_delay(p: Projection, dt: float) -> Projection:
     """Convert delays given in ms (the projection's and its kind's) to whole steps of ``dt``."""
     p = dataclasses.replace(p, kind=p.kind.at_dt(dt))
     if p.edge_delay_ms is not None:
-        steps = np.maximum(np.round(p.edge_delay_ms.array / dt), 1).astype(np.int32)
+        steps = np.round(p.edge_delay_ms.array / dt) + 1 if p.lag else np.round(p.edge_delay_ms.array / dt)
+        steps = _steps_in_int32(np.maximum(steps, 1), p)
         return dataclasses.replace(p, delay=int(steps.max()), edge_delay=FrozenArray(steps))
     if p.delay is not None:
         return p
-    steps = int(round(p.delay_ms / dt))
+    steps = round(p.delay_ms / dt) + (1 if p.lag else 0)
     if p.delay_ms > 0:
         steps = max(steps, 1)  # a real delay shorter than dt/2 is still a delay
-    return dataclasses.replace(p, delay=steps)
+    return dataclasses.replace(p, delay=int(_steps_in_int32(np.asarray(steps), p)))
+
+
+def _steps_in_int32(steps: np.ndarray, p: Projection) -> np.ndarray:
+    if np.max(steps) > INT32_MAX:
+        raise WiringError(f"{p.name}: a delay of {np.max(steps):.3g} steps is more than int32 counts")
+    return steps.astype(np.int32)
 
 
 def _resolve_plasticity(p: Projection, regions) -> Projection:
@@ -286,6 +304,20 @@ def _resolve_plasticity(p: Projection, regions) -> Projection:
             f"size {n_dst}, got shape {outputs[rule.modulator].shape}"
         )
     return dataclasses.replace(p, plasticity=dataclasses.replace(rule, post=post))
+
+
+def _check_delay_lines(regions, projections) -> None:
+    """Refuse a ring buffer too long to index, before anything is allocated."""
+    sizes = {f"{n}.{q}": port.size for n, r in regions for q, port in r.outputs.items()}
+    longest: dict[str, int] = {}
+    for p in projections:
+        longest[p.source] = max(longest.get(p.source, 0), p.delay)
+    for source, length in longest.items():
+        if length * sizes[source] > INT32_MAX:
+            raise WiringError(
+                f"the delay line of {source} would hold {length:,} steps x {sizes[source]:,} units "
+                f"({length * sizes[source] * 4 / 2**30:.3g} GiB); shorten the delay or coarsen dt"
+            )
 
 
 def _check_required_inputs(regions, projections) -> None:

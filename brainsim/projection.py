@@ -7,8 +7,12 @@ the projection's kind, an object (`brainsim.kinds`): `Dense`, `Sparse`,
 `OneToOne`, `Matrix`, `Identity`, `Event`, `ShortTermPlasticity`, or your
 own subclass of `brainsim.Kind`.
 
-Delays: a delay of ``d`` steps means that the target at step ``t`` sees the
-source's value of step ``t - d`` (0: the same step, in topological order).
+Delays: a delay of ``d`` steps means that the target at step ``t`` sees what
+the source put out at step ``t - d`` (0: the same step, in topological
+order). A region puts out its state at the end of its step, so for the
+conduction delay ``D`` of a delay differential equation (the target's step
+from ``t`` to ``t + dt`` uses the source's state at ``t - D``) brainsim reads
+``D / dt + 1`` steps back: give it as ``lag_ms=D``.
 Kinds that allow it (`Dense`, `Matrix`) take one delay per synapse from a
 ``(n_src, n_dst)`` matrix: ``y_j = sum_i W[i, j] x_i(t - d[i, j])``.
 
@@ -44,6 +48,8 @@ class Projection:
       delay_ms: delay in ms, converted to steps by `brainsim.build`.
       edge_delay: per-edge delays in steps, ``(n_src, n_dst)`` ints ``>= 1``.
       edge_delay_ms: per-edge delays in ms, converted by `brainsim.build`.
+      lag: the ms delays are conduction delays of a delay differential
+        equation (``connect(lag_ms=)``): ``round(ms / dt) + 1`` steps.
       scale: scale of the initial weights (see each kind).
       sign: ``+1`` or ``-1`` to force the sign of every weight, else ``None``.
       plasticity: a local learning rule (`brainsim.plasticity`); the weights
@@ -59,6 +65,7 @@ class Projection:
     delay_ms: float | None = None
     edge_delay: FrozenArray | None = None
     edge_delay_ms: FrozenArray | None = None
+    lag: bool = False
     scale: float = 1.0
     sign: int | None = None
     plasticity: object | None = None

@@ -29,13 +29,13 @@ def advance(net, params, state, external: Mapping[str, jax.Array]):
     """One step of ``net`` (the body of the simulation loop); see `Network.step`."""
     t, dt = state["t"], params["dt"]
     step_key = jax.random.fold_in(state["key"], t)
-    key_index = {name: i for i, (name, _) in enumerate(net.regions)}
+    key_index = {name: i for i, name in enumerate(net.regions)}
     signals: dict[str, jax.Array] = {}
     presynaptic = {}  # what each plastic projection delivered this step
     new_projections = dict(state["projections"])
     new_regions = {}
     for name in net.order:
-        region = net.region[name]
+        region = net.regions[name]
         port_inputs = {}
         for port_name, port in region.inputs.items():
             path = f"{name}.{port_name}"

@@ -80,8 +80,8 @@ def synthetic_gradient_loss(net, state, *, region: str, window: int, output: str
       ``params = {"net": ..., "predictor": ...}`` and ``batch`` as for
       `brainsim.train.trial_loss`.
     """
-    if region not in net.region:
-        raise RunInputError(f"unknown region {region!r}; regions are {sorted(net.region)}")
+    if region not in net.regions:
+        raise RunInputError(f"unknown region {region!r}; regions are {sorted(net.regions)}")
     if isinstance(window, bool) or not isinstance(window, int) or window < 1:
         raise RunInputError(f"window must be an int >= 1, got {window!r}")
     _, unravel = ravel_pytree(jax.tree_util.tree_map(jnp.zeros_like, state["regions"][region]))

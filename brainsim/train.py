@@ -78,7 +78,8 @@ def fit(
       steps: number of updates.
       key: PRNG key for data and loss (default ``jax.random.key(0)``).
       trainable: param paths (``"ctx"``, ``"ctx.W_rec"``) to train; the rest
-        stay fixed. Default: all.
+        stay fixed. Default: every param but the integration step ``dt``
+        (name ``"dt"`` to train it too).
       evaluate: ``evaluate(params, key) -> float``, logged every ``eval_every``.
       log_every: record the loss every this many steps.
       progress: progress bar (default: on a terminal).
@@ -90,9 +91,8 @@ def fit(
     """
     check_int("fit", "steps", steps, error=RunInputError)
     key = jax.random.key(0) if key is None else key
-    if trainable is not None:
-        optimizer = optax.multi_transform(
-            {"train": optimizer, "freeze": optax.set_to_zero()}, _labels(params, trainable))
+    optimizer = optax.multi_transform(
+        {"train": optimizer, "freeze": optax.set_to_zero()}, _labels(params, trainable))
     opt_state = optimizer.init(params)
     start = 0
     history = {"step": [], "loss": [], "eval_step": [], "eval": []}
@@ -156,8 +156,15 @@ def _update_fn(loss, optimizer):
     return update
 
 
-def _labels(params, trainable: Sequence[str]):
-    """``"train"``/``"freeze"`` per leaf, from the trainable paths."""
+def _labels(params, trainable: Sequence[str] | None):
+    """``"train"``/``"freeze"`` per leaf, from the trainable paths (default: all but ``dt``)."""
+    if trainable is None:
+        return jax.tree_util.tree_map_with_path(
+            lambda key_path, _: "freeze" if key_path and param_paths._key_name(key_path[-1]) == "dt"
+            else "train",
+            params)
+    if isinstance(trainable, str):
+        trainable = [trainable]
     for path in trainable:
         param_paths.get(params, path)  # a clear error for an unknown path
     resolved = [tuple(param_paths._resolve(params, path)) for path in trainable]

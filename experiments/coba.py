@@ -68,7 +68,7 @@ def init(net, seed: int, background_mV: float = 20.0):
     params, state = net.init(jax.random.key(seed))
     k_e, k_i = jax.random.split(jax.random.key(seed + 1_000_003))
     for name, k in (("E", k_e), ("I", k_i)):
-        n = net.region[name].n
+        n = net.regions[name].n
         params = bs.set(params, f"{name}.bias", jnp.full((n,), background_mV * G_LEAK))
         v0 = -55.0 + 5.0 * jax.random.normal(k, (n,))
         state["regions"][name] = {**state["regions"][name], "V": v0}
@@ -77,11 +77,11 @@ def init(net, seed: int, background_mV: float = 20.0):
 
 def pairs(net, state) -> tuple[np.ndarray, np.ndarray]:
     """Every synapse as global ``(pre, post)`` indices (E first, then I), for peer simulators."""
-    n_exc = net.region["E"].n
+    n_exc = net.regions["E"].n
     offset = {"E": 0, "I": n_exc}
     pre, post = [], []
     for p in net.projections:
-        a, b = connectivity.to_pairs(state["projections"][p.name]["targets"], net.region[p.dst].n)
+        a, b = connectivity.to_pairs(state["projections"][p.name]["targets"], net.regions[p.dst].n)
         pre.append(a + offset[p.src])
         post.append(b + offset[p.dst])
     return np.concatenate(pre), np.concatenate(post)
@@ -131,7 +131,7 @@ def run(c: Config, out: Path) -> dict:
         bs.cpu.limit_cpu_threads(c.cpu_threads)
 
     neuron, time_ms, info = simulate(c)
-    n_exc = info["net"].region["E"].n
+    n_exc = info["net"].regions["E"].n
     metrics = statistics(neuron, time_ms, n_exc, c.n, c.duration_ms)
     metrics.update(n=c.n, synapses=int(len(pairs(info["net"], info["state"])[0])),
                    wall_s_incl_compile=round(info["wall_s"], 3))

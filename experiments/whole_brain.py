@@ -47,10 +47,14 @@ class Config:
 
 def simulate(c: Config, weights, lengths, labels, speed) -> np.ndarray:
     """x of every node, ``(time, node)``, after the transient."""
-    net = bs.build(bs.Connectome.from_matrix(weights, lengths, labels, speed=speed), dt=c.dt)
+    # TVB's matrices are target x source; brainsim's are source x target
+    net = bs.build(bs.Connectome.from_matrix(weights.T, lengths.T, labels, speed=speed), dt=c.dt)
     lam = float(np.max(np.real(np.linalg.eigvals(weights))))
-    params, state = net.init(jax.random.key(c.seed), overrides={
-        "nodes.a": c.bifurcation, "nodes.G": c.coupling * abs(c.bifurcation) / lam})
+    overrides = {"nodes.a": c.bifurcation, "nodes.G": c.coupling * abs(c.bifurcation) / lam}
+    key = jax.random.key(c.seed)
+    start = net.init(key, overrides)[1]["regions"]["nodes"]
+    # the delay lines start from the initial state, as if the nodes had sat there (not from zeros)
+    params, state = net.init(key, overrides, history={"nodes.x": start["x"], "nodes.y": start["y"]})
     steps = int(round(c.duration_ms / c.dt)) // c.every * c.every
     chunk = max(c.every, c.chunk // c.every * c.every)
     _, trace = net.run(params, state, steps, record=["nodes.x"], every=c.every, chunk=chunk,

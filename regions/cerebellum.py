@@ -14,7 +14,7 @@ cortical loops it serves):
 - Purkinje cells read the parallel fibres, ``p = W_pf^T g`` (n_out);
 - deep cerebellar nuclei (DCN) are excited by mossy collaterals (fixed
   positive weights, ``U(0, 1) / sqrt(n_mossy)``) and inhibited by Purkinje
-  cells: ``dcn = W_md^T m + b - p``;
+  cells: ``dcn = W_md^T m + bias - p``;
 - climbing fibres from the inferior olive carry an error ``e`` (port
   ``climbing``, n_out), positive when the DCN output should rise. Parallel
   fibre synapses that were active when the error was made are depressed
@@ -29,7 +29,7 @@ cortical loops it serves):
 The learning-rate gain at port ``lr_gain`` (1 when nothing drives it) lets a
 neuromodulator such as acetylcholine scale plasticity.
 
-Params: ``eta``, ``W_md`` (n_mossy, n_out), ``b`` (n_out,), ``theta``
+Params: ``eta``, ``W_md`` (n_mossy, n_out), ``bias`` (n_out,), ``theta``
 (n_granule,). State: ``W_pf`` (plastic), granule wiring, ``g_prev``.
 Ports: inputs ``mossy``, ``climbing``, ``lr_gain``; outputs ``dcn``,
 ``purkinje``, ``granule``.
@@ -103,7 +103,7 @@ class Cerebellum(Region):
             "theta": param(theta),
             "W_md": param(jax.random.uniform(k_md, (self.n_mossy, self.n_out))
                           / np.sqrt(self.n_mossy)),
-            "b": param(jnp.zeros(self.n_out)),
+            "bias": param(jnp.zeros(self.n_out)),
         }
         state = {
             "index": index.astype(jnp.int32),
@@ -120,7 +120,7 @@ class Cerebellum(Region):
         w_pf = plasticity.lms_step(state["W_pf"], g_prev, inputs["climbing"],
                                    params["eta"] * inputs["lr_gain"], ctx.dt, normalised=True)
         p = g @ w_pf
-        dcn = m @ params["W_md"] + params["b"] - p
+        dcn = m @ params["W_md"] + params["bias"] - p
         new_state = {**state, "W_pf": w_pf, "g_prev": g}
         return new_state, {"dcn": dcn, "purkinje": p, "granule": g}
 

@@ -5,7 +5,7 @@ projections into port ``input``), recurrent input (its own recurrent
 weights, plus lateral input from other areas at port ``recurrent``) and a
 bias:
 
-    tau dx/dt = -x + g * (W_rec^T r + L) + I + g_A * v_A + b,    r = phi(x)
+    tau dx/dt = -x + g * (W_rec^T r + L) + I + g_A * v_A + bias,    r = phi(x)
 
 - ``g`` is the multiplicative gain at port ``gain`` (one per unit, 1 when
   nothing drives it). Thalamic control of cortical computation acts here:
@@ -27,7 +27,7 @@ bias:
 network, Sompolinsky, Crisanti & Sommers 1988); with Dale's law the
 magnitudes of inhibitory rows are scaled so E and I inputs balance on average.
 
-Params: ``tau`` (ms), ``W_rec`` (n, n), ``b`` (n,), and with apical dendrites
+Params: ``tau`` (ms), ``W_rec`` (n, n), ``bias`` (n,), and with apical dendrites
 ``tau_A`` (ms), ``g_A``. Ports: inputs ``input``, ``recurrent`` (``L``,
 gain-modulated like ``W_rec``), ``gain`` (default 1), ``apical``
 (two-compartment only); outputs ``rate`` and, with apical dendrites,
@@ -108,7 +108,7 @@ class Cortex(Region):
 
     def init(self, key):
         w = recurrent_weights(key, self.n, self.exc_fraction, 1.5)
-        params = {"tau": param(10.0), "W_rec": param(w), "b": param(jnp.zeros(self.n))}
+        params = {"tau": param(10.0), "W_rec": param(w), "bias": param(jnp.zeros(self.n))}
         state = {"x": jnp.zeros(self.n)}
         if self.two_compartment:
             params.update(tau_A=param(10.0), g_A=param(1.0))
@@ -120,7 +120,7 @@ class Cortex(Region):
         x = state["x"]
         r = phi(x)
         w = signed_weight(params["W_rec"], self.signs("rate"))
-        drive = inputs["gain"] * (r @ w + inputs["recurrent"]) + inputs["input"] + params["b"]
+        drive = inputs["gain"] * (r @ w + inputs["recurrent"]) + inputs["input"] + params["bias"]
         new_state = {}
         outputs = {}
         if self.two_compartment:

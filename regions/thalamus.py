@@ -6,7 +6,7 @@ to cortex only when the basal ganglia release them: GPi/SNr output at port
 gate,
 
     gate = sigmoid(k (theta - inhibition)),
-    tau dx/dt = -x + gate * driver + b,      r = relu(x),
+    tau dx/dt = -x + gate * driver + bias,   r = relu(x),
 
 so tonic GPi activity keeps the relay shut and its pause (disinhibition)
 opens it, as in the basal-ganglia gating of thalamo-cortical loops
@@ -20,7 +20,7 @@ pattern then scales the cortex's recurrent drive differently and switches
 the computation the same cortical weights perform (Rikhye, Gilra & Halassa
 2018, Nat Neurosci 21, 1753; Wang & Halassa 2021, Neuron 109, 2411).
 
-Params: ``tau`` (ms), ``k``, ``theta`` (gate), ``b`` (n,), and in control
+Params: ``tau`` (ms), ``k``, ``theta`` (gate), ``bias`` (n,), and in control
 mode ``W_g`` (n, n_gain). Ports: inputs ``driver`` (n), ``inhibition``
 (n_inhibition); outputs ``rate`` (n), ``gate`` (n) and ``gain`` (n_gain).
 """
@@ -74,7 +74,7 @@ class Thalamus(Region):
 
     def init(self, key):
         params = {"tau": param(5.0), "k": param(40.0), "theta": param(0.05),
-                  "b": param(jnp.zeros(self.n))}
+                  "bias": param(jnp.zeros(self.n))}
         if self.n_gain:
             params["W_g"] = param(jax.random.normal(key, (self.n, self.n_gain)) / np.sqrt(self.n))
         return params, {"x": jnp.zeros(self.n)}
@@ -83,7 +83,7 @@ class Thalamus(Region):
         inhibition = jnp.repeat(inputs["inhibition"], self.n // self._n_inhibition)
         gate = jax.nn.sigmoid(params["k"] * (params["theta"] - inhibition))
         x = state["x"] + ctx.dt / params["tau"] * (
-            -state["x"] + gate * inputs["driver"] + params["b"])
+            -state["x"] + gate * inputs["driver"] + params["bias"])
         r = jax.nn.relu(x)
         outputs = {"rate": r, "gate": gate}
         if self.n_gain:

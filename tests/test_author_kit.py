@@ -110,3 +110,35 @@ def test_learning_rates_are_per_ms_whatever_dt(key, dt):
     state, _ = net.run(params, state, steps, inputs=drive)
     change = np.asarray(state["projections"]["pf.rate->pc.input"]["weight"]) - w0
     np.testing.assert_allclose(change, -0.01 * 20.0 * np.array([[1.0], [2.0]]) * 0.5, rtol=1e-4)
+
+
+def test_one_name_per_concept(key):
+    from regions import Cerebellum, Cortex, Thalamus
+
+    for region in (Cortex(4), Thalamus(4), Cerebellum(4, 8, 2), bs.RatePopulation(n=4), bs.LIFPopulation(n=4)):
+        assert "bias" in region.init(key)[0] and "b" not in region.init(key)[0]
+    brain = two()
+    net = bs.build(brain)
+    assert dict(net.regions) == brain.regions and list(net.regions) == ["a", "b"]
+    with pytest.warns(DeprecationWarning, match="Network.regions"):
+        assert net.region["a"] is net.regions["a"]
+
+
+def test_fit_leaves_dt_alone_unless_asked(key):
+    import optax
+
+    brain = two()
+    brain.connect("a.rate", "b.input")
+    net = bs.build(brain)
+    params, state = net.init(key)
+    drive = jnp.ones((20, 3))
+
+    def loss(p, batch, k):
+        return jnp.mean(net.run(p, state, 20, inputs={"a.input": drive}, record=["b.rate"])[1]["b.rate"] ** 2)
+
+    data = lambda k, step: None  # noqa: E731
+    trained = bs.train.fit(loss, params, optax.sgd(0.1), data, 3, progress=False).params
+    assert float(trained["dt"]) == float(params["dt"])
+    assert not np.allclose(trained["a.rate->b.input"]["weight"], params["a.rate->b.input"]["weight"])
+    with_dt = bs.train.fit(loss, params, optax.sgd(0.1), data, 3, trainable=["dt"], progress=False).params
+    assert float(with_dt["dt"]) != float(params["dt"])

@@ -31,7 +31,7 @@ def test_coba_statistics_match_brian2():
     neuron, time_ms, info = coba.simulate(coba.Config(n=n, duration_ms=duration, seed=3))
     net, state = info["net"], info["state"]
     pre, post = coba.pairs(net, state)
-    n_exc = net.region["E"].n
+    n_exc = net.regions["E"].n
     theirs = brian2_coba.run_coba(pre, post, coba.initial_v(state), n_exc, duration,
                                   mode="cpp_standalone")
     ours = coba.statistics(neuron, time_ms, n_exc, n, duration)

@@ -24,11 +24,11 @@ from regions.thalamus import Thalamus
 
 # region, drive scale, the params whose gradients are checked
 REGIONS = {
-    "cortex": (Cortex(12), 0.5, ["tau", "W_rec", "b"]),
+    "cortex": (Cortex(12), 0.5, ["tau", "W_rec", "bias"]),
     "cortex_dale_apical": (Cortex(12, exc_fraction=0.75, two_compartment=True), 0.5,
                            ["W_rec", "g_A", "tau_A"]),
     "spiking_cortex": (SpikingCortex(10), 5.0, ["C", "g_L", "tau_syn"]),  # sub-threshold in check_grads
-    "cerebellum": (Cerebellum(8, 40, 3), 1.0, ["eta", "W_md", "b"]),
+    "cerebellum": (Cerebellum(8, 40, 3), 1.0, ["eta", "W_md", "bias"]),
     "inferior_olive": (InferiorOlive(3), 1.0, []),
     "basal_ganglia": (BasalGanglia(4, n_cortex=5), 0.3, ["w_str", "w_stn_gpi", "eta", "tau"]),
     "thalamus": (Thalamus(6, n_inhibition=3, n_gain=5), 0.5, ["tau", "k", "W_g"]),

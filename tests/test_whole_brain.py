@@ -23,33 +23,57 @@ def random_connectome(n=6, seed=0, density=0.5):
     return weights, lengths
 
 
-def test_delayed_linear_network_matches_a_hand_computed_solution():
-    weights, lengths = random_connectome()
-    n, speed, dt, tau, steps = 6, 2.0, 0.5, 2.0, 80  # delays L / v = 0.5..4 ms = 1..8 steps
-    brain = bs.Connectome.from_matrix(weights, lengths, speed=speed, **LINEAR)
+def euler_dde(weights, lag, drive, dt, tau, x0):
+    """Euler's method for tau dx_i/dt = -x_i + sum_j W[i, j] x_j(t - lag[i, j] dt) + I_i(t),
+    written here in terms of the state X[k] = x(k dt), with x(t) = x0 for t <= 0."""
+    steps, n = drive.shape
+    X = np.zeros((steps + 1, n))
+    X[0] = x0
+
+    def x_at(k, j):
+        return X[k, j] if k >= 0 else x0[j]
+
+    for k in range(steps):
+        coupling = [sum(weights[i, j] * x_at(k - lag[i, j], j) for j in range(n)) for i in range(n)]
+        X[k + 1] = X[k] + dt / tau * (-X[k] + np.array(coupling) + drive[k])
+    return X
+
+
+@pytest.mark.parametrize("start", [0.0, 0.7])
+def test_delayed_linear_network_matches_an_euler_integration_of_its_dde(key, start):
+    """from_matrix couples through x_j(t - L/v): checked against Euler's method for the
+    delay differential equation, in state time (not brainsim's ring buffers)."""
+    weights, lengths = random_connectome()  # weights[i, j]: from j to i
+    n, speed, dt, tau, steps = 6, 2.0, 0.5, 2.0, 80  # L / v = 0.5..4 ms = 1..8 steps
+    brain = bs.Connectome.from_matrix(weights.T, lengths.T, speed=speed, **LINEAR)
     net = bs.build(brain, dt=dt)
-    params, state = net.init(jax.random.key(0), overrides={"nodes.tau": tau})
+    x0 = np.full(n, start)
+    params, state = net.init(key, overrides={"nodes.tau": tau}, state={"nodes.x": x0},
+                             history={"nodes.rate": x0})  # the past: the initial state
     drive = np.random.default_rng(1).normal(size=(steps, n))
     _, trace = net.run(params, state, steps, inputs={"nodes.input": jnp.asarray(drive, jnp.float32)},
                        record=["nodes.rate"])
+    lag = np.round(lengths / speed / dt).astype(int)
+    X = euler_dde(weights, lag, drive, dt, tau, x0)
+    np.testing.assert_allclose(trace["nodes.rate"], X[1:], rtol=1e-4, atol=1e-5)  # step k ends at X[k+1]
+    short = euler_dde(weights, np.maximum(lag - 1, 0), drive, dt, tau, x0)  # one step short, as before
+    assert np.max(np.abs(trace["nodes.rate"] - short[1:])) > 1e-2
 
-    delay = np.maximum(np.round(lengths / speed / dt), 1).astype(int)
-    x = np.zeros((steps, n))
-    previous = np.zeros(n)
-    for t in range(steps):
-        coupling = np.array([
-            sum(weights[i, j] * x[t - delay[i, j], j] for j in range(n) if t - delay[i, j] >= 0)
-            for i in range(n)
-        ])
-        x[t] = previous + dt / tau * (-previous + coupling + drive[t])
-        previous = x[t]
-    np.testing.assert_allclose(trace["nodes.rate"], x, rtol=1e-4, atol=1e-5)
+
+def test_delays_in_steps_equal_the_same_delays_as_lengths(key):
+    weights, lengths = random_connectome()
+    drive = jnp.asarray(np.random.default_rng(2).normal(size=(40, 6)), jnp.float32)
+    traces = []
+    for source in (dict(tract_lengths=lengths.T, speed=2.0), dict(delays=(lengths / 2.0).round().T)):
+        net = bs.build(bs.Connectome.from_matrix(weights.T, **source, **LINEAR), dt=1.0)
+        traces.append(net.run(*net.init(key), 40, inputs={"nodes.input": drive}, record=["nodes.rate"])[1])
+    np.testing.assert_array_equal(traces[0]["nodes.rate"], traces[1]["nodes.rate"])
 
 
 def test_per_edge_delays_are_honoured_exactly():
     """A pulse into node 0 first reaches node i after the shortest delayed path."""
     weights, lengths = random_connectome(n=7, seed=3, density=0.4)
-    brain = bs.Connectome.from_matrix(weights, lengths, speed=1.0, **LINEAR)
+    brain = bs.Connectome.from_matrix(weights.T, lengths.T, speed=1.0, **LINEAR)
     net = bs.build(brain, dt=1.0)
     params, state = net.init(jax.random.key(0), overrides={"nodes.tau": 1.0})
     pulse = jnp.zeros((60, 7)).at[5, 0].set(1.0)
@@ -57,7 +81,8 @@ def test_per_edge_delays_are_honoured_exactly():
     arrival = [int(np.flatnonzero(trace["nodes.rate"][:, i])[0]) if np.any(trace["nodes.rate"][:, i])
                else None for i in range(7)]
 
-    delay = np.where(weights > 0, np.maximum(lengths, 1), np.inf)  # delay[i, j]: j -> i
+    # a hop j -> i takes one step for node j to respond, then L[i, j] / v = L steps of conduction
+    delay = np.where(weights > 0, lengths + 1, np.inf)  # delay[i, j]: j -> i
     shortest = np.full(7, np.inf)
     shortest[0] = 0
     for _ in range(7):  # Bellman-Ford over the delays
@@ -72,6 +97,7 @@ def test_a_detailed_node_of_the_node_model_reproduces_the_plain_network():
     labels = ["v1", "m1", "th", "pfc", "s1"]
     drive = jnp.asarray(np.random.default_rng(0).normal(size=(40, 5)), jnp.float32)
 
+    weights, lengths = weights.T, lengths.T  # source x target
     plain = bs.build(bs.Connectome.from_matrix(weights, lengths, labels, speed=2.0, **LINEAR))
     params, state = plain.init(jax.random.key(0))
     _, reference = plain.run(params, state, 40, inputs={"nodes.input": drive}, record=["nodes.rate"])
@@ -102,6 +128,7 @@ def test_a_detailed_hopf_node_couples_through_both_x_and_y(x64):
         regions = jax.tree_util.tree_map(jnp.zeros_like, state["regions"])
         return params, {**state, "regions": regions}
 
+    weights, lengths = weights.T, lengths.T  # source x target
     plain = bs.build(bs.Connectome.from_matrix(weights, lengths, speed=2.0))
     params, state = silent_start(plain, {})
     _, reference = plain.run(params, state, 300, inputs={"nodes.x_in": drive}, record=["nodes.x"])
@@ -137,6 +164,12 @@ def test_from_matrix_rejects_bad_matrices():
         bs.Connectome.from_matrix(np.ones((2, 2)), labels=["a", "a"])
     with pytest.raises(bs.WiringError, match="unknown labels"):
         bs.Connectome.from_matrix(np.ones((2, 2)), detailed={"zz": None})
+    with pytest.raises(bs.WiringError, match="delays= are whole steps"):
+        bs.Connectome.from_matrix(np.ones((2, 2)), delays=np.full((2, 2), 1.5))
+    with pytest.raises(bs.WiringError, match="not both"):
+        bs.Connectome.from_matrix(np.ones((2, 2)), np.ones((2, 2)), delays=np.ones((2, 2)))
+    with pytest.raises(bs.WiringError, match="real numbers"):
+        bs.Connectome.from_matrix(np.ones((2, 2), bool))
 
 
 def write_tvb_zip(path, weights, lengths, labels, folder=""):
@@ -170,13 +203,16 @@ def test_the_connectivities_shipped_by_tvb_data():
     thalamic = [label for label in conn96.labels if label.startswith("TM-")]
     basal_ganglia = [label for label in conn96.labels if label.startswith("BG-")]
     assert len(thalamic) == 6 and len(basal_ganglia) == 8
+    same = conn96.connectome(speed=3.0)  # the TVB orientation turned to source x target
+    np.testing.assert_array_equal(bs.get(bs.build(same).init(jax.random.key(0))[0], "nodes.x->nodes.x_in.weight"),
+                                  conn96.weights.T.astype(np.float32))
     from regions import BasalGanglia, Thalamus  # tests may use the region library
 
     detailed = {label: DetailedNode(label.replace("-", "_"), Thalamus(16), inputs="driver")
                 for label in thalamic}
     detailed.update({label: DetailedNode(label.replace("-", "_"), BasalGanglia(4), inputs="salience",
                                          outputs="gpi") for label in basal_ganglia})
-    brain = bs.Connectome.from_matrix(conn96.weights / conn96.weights.max(), conn96.tract_lengths,
+    brain = bs.Connectome.from_matrix((conn96.weights / conn96.weights.max()).T, conn96.tract_lengths.T,
                                       conn96.labels, detailed=detailed, **LINEAR)
     net = bs.build(brain, dt=1.0)
     params, state = net.init(jax.random.key(0), overrides={"nodes.tau": 20.0})
