@@ -122,9 +122,9 @@ def hand_written_scan(n: int, duration_ms: float, seed: int = 0):
 def time_peer(tool: str, n: int, duration_ms: float, seed: int = 0):
     """Run a peer simulator on brainsim's connectivity; ``None`` if it is not installed."""
     module_name, mode = {
-        "brainpy": ("brainsim.peers.brainpy_coba", None),
-        "brian2_runtime": ("brainsim.peers.brian2_coba", "runtime"),
-        "brian2_standalone": ("brainsim.peers.brian2_coba", "cpp_standalone"),
+        "brainpy": ("peers.brainpy_coba", None),
+        "brian2_runtime": ("peers.brian2_coba", "runtime"),
+        "brian2_standalone": ("peers.brian2_coba", "cpp_standalone"),
     }[tool]
     try:
         module = importlib.import_module(module_name)

@@ -23,7 +23,6 @@ import time
 
 import jax
 import jax.numpy as jnp
-
 from overhead import active_start, brainsim_model
 
 

@@ -19,9 +19,9 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+from overhead import EDGES, FULL_SIZES, active_start, brainsim_model
 
 import brainsim as bs
-from overhead import EDGES, FULL_SIZES, active_start, brainsim_model
 
 
 def matmul_peak_gflops(n=2048, repeats=5) -> float:

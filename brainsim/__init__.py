@@ -11,11 +11,19 @@
     state, trace = net.run(params, state, steps=1000, record=["a.rate"])
 """
 
-from brainsim import cpu  # first: honours BRAINSIM_CPU_THREADS before any JAX computation
-from brainsim import kinds, plasticity, plot, rl, spikes, tasks, train
+from brainsim import (
+    cpu,  # first: honours BRAINSIM_CPU_THREADS before any JAX computation
+    kinds,
+    plasticity,
+    plot,
+    rl,
+    spikes,
+    tasks,
+    train,
+)
 from brainsim.checkpoint import CheckpointError
-from brainsim.connectome import Connectome
 from brainsim.checks import check_int, check_real
+from brainsim.connectome import Connectome
 from brainsim.dtypes import param
 from brainsim.errors import (
     BrainsimError,
@@ -35,7 +43,6 @@ from brainsim.kinds import (
     Sparse,
     signed_weight,
 )
-from brainsim.loop import trace_count
 from brainsim.network import Network, build
 from brainsim.params import get, paths, set  # noqa: A004 - bs.set mirrors bs.get
 from brainsim.populations import HopfPopulation, LIFPopulation, RatePopulation, SoftmaxPolicy
@@ -44,6 +51,7 @@ from brainsim.populations.rate import ACTIVATIONS
 from brainsim.ports import Port
 from brainsim.projection import Projection
 from brainsim.region import Region, StepContext
+from brainsim.scan import trace_count
 from brainsim.simulate import run
 from brainsim.surrogate import spike
 from brainsim.sweeps import SweepResult, sweep

@@ -34,7 +34,7 @@ import numpy as np
 from flax import serialization
 
 from brainsim.errors import BrainsimError
-from brainsim.outputs import atomic_write
+from brainsim.run_folders import atomic_write
 from brainsim.trees import describe, difference, flatten
 
 FORMAT = "brainsim-checkpoint"

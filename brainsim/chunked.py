@@ -27,24 +27,26 @@ equals the uninterrupted one bit for bit on the same backend.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import sys
 from pathlib import Path
 
 import jax
 import numpy as np
-from tqdm import tqdm
 
 from brainsim import checkpoint as checkpoints
-from brainsim import external, outputs
+from brainsim import external, run_folders
+from brainsim.checks import check_int
 from brainsim.errors import RunInputError
-from brainsim.loop import raise_if_bad, simulate
-from brainsim.region import check_int
+from brainsim.progress import progress_bar
+from brainsim.scan import compiled_scan, raise_if_bad
 
 
-def run_chunked(net, params, state, arrays, steps, chunk, recording, functions, *,
+def run_chunked(net, params, state, arrays, plan, chunk, *,
                 progress=None, check_finite=False, checkpoint=None, resume=None):
-    """The host loop of `brainsim.simulate.run` with ``chunk=``; returns ``(state, trace)``."""
+    """The host loop of `brainsim.simulate.run` with ``chunk=``, for a `brainsim.plan.RunPlan`;
+    returns ``(state, trace)``."""
+    steps, recording, functions = plan.steps, plan.recording, plan.functions
     check_int("run", "chunk", chunk, error=RunInputError)
     if chunk % recording.every:
         raise RunInputError(f"chunk={chunk} must be a multiple of every={recording.every}")
@@ -64,9 +66,8 @@ def run_chunked(net, params, state, arrays, steps, chunk, recording, functions, 
             state, done, saved_records = _resume(resume, state, identity)
     sink = (DiskRecords(Path(checkpoint) / "records", chunk // recording.every, saved_records)
             if checkpoint is not None else MemoryRecords())
-    provenance = outputs.provenance() if checkpoint is not None else None
-    bar = tqdm(total=steps, initial=done, unit="step", desc="brainsim run",
-               disable=not (sys.stderr.isatty() if progress is None else progress))
+    provenance = run_folders.provenance() if checkpoint is not None else None
+    bar = progress_bar(steps, "run", show=progress, initial=done)
 
     def finish(pending):
         records, first_bad, chunk_state, start, n = pending
@@ -84,10 +85,9 @@ def run_chunked(net, params, state, arrays, steps, chunk, recording, functions, 
         n = min(chunk, steps - start)
         # slice on the host, so that only one chunk of a long drive is on device
         part = external.cast({path: a[start:start + n] for path, a in arrays.items()})
-        state, records, first_bad = simulate(
-            net, params, state, part, steps=n, recording=recording,
-            functions=functions, check_finite=check_finite,
-        )
+        part_plan = dataclasses.replace(plan, steps=n)
+        state, records, first_bad = compiled_scan(net, params, state, part, plan=part_plan,
+                                                  check_finite=check_finite)
         if pending is not None:
             finish(pending)
         pending = (records, first_bad, state, start, n)

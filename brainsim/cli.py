@@ -21,7 +21,7 @@ import sys
 import time
 import typing
 
-from brainsim import outputs
+from brainsim import run_folders
 
 
 def experiment_names() -> list[str]:
@@ -75,11 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = args.out or f"runs/{name}"
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(module.Config)}
     config = module.Config(**values)
-    out = outputs.start(out_dir, name, config)
+    out = run_folders.start(out_dir, name, config)
     began = time.perf_counter()
     metrics = module.run(config, out)
     metrics = {**metrics, "wall_time_s": round(time.perf_counter() - began, 3)}
-    outputs.write_json(out / "metrics.json", metrics)
+    run_folders.write_json(out / "metrics.json", metrics)
     print(f"wrote {out}/metrics.json and figures in {time.perf_counter() - began:.1f} s")
     return 0
 

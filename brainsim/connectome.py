@@ -14,14 +14,12 @@ delay, required inputs left unconnected) and freezes it into a `Network`.
 
 from __future__ import annotations
 
-import math
-import numbers
 import re
 from typing import Mapping
 
 import numpy as np
 
-from brainsim.checks import INT32_MAX, check_real
+from brainsim.checks import INT32_MAX, check_int, check_real
 from brainsim.errors import WiringError
 from brainsim.frozen import FrozenArray
 from brainsim.kinds import Endpoints, make_kind
@@ -249,11 +247,7 @@ def _check_delay(delay, ms, source, target):
     if ms is not None:
         return None, check_real(where, "ms (the delay in ms)", ms, 0.0, WiringError)
     delay = 0 if delay is None else delay
-    if isinstance(delay, bool) or not isinstance(delay, numbers.Integral) or not 0 <= delay <= INT32_MAX:
-        raise WiringError(
-            f"{where}: delay must be an int number of steps >= 0, got {delay!r} "
-            "(use ms= for a delay in milliseconds)"
-        )
+    check_int(where, "delay (steps; ms= takes milliseconds)", delay, minimum=0, error=WiringError)
     return int(delay), None
 
 

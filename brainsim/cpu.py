@@ -35,8 +35,9 @@ def limit_cpu_threads(threads: int = 1) -> bool:
     import jax
     from jax._src import xla_bridge
 
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads must be an int >= 1, got {threads!r}")
+    from brainsim.checks import check_int
+
+    check_int("limit_cpu_threads", "threads", threads)
     if xla_bridge.backends_are_initialized():
         raise RuntimeError(
             "JAX's backends have already started; call limit_cpu_threads() (or set "

@@ -30,21 +30,8 @@ def split(net, inputs: Mapping | None, steps: int):
     ``arrays`` maps port paths to float arrays ``[steps, *shape]``;
     ``functions`` is a hashable tuple of ``(path, fn)`` pairs.
     """
-    if inputs is None:
-        inputs = {}
-    if not isinstance(inputs, Mapping):
-        raise RunInputError(
-            f"inputs must be a dict {{'region.port': array or fn(t)}} over the input ports "
-            f"{sorted(net.input_ports)}, got a {type(inputs).__name__}"
-        )
     arrays, functions = {}, []
-    for path, value in inputs.items():
-        if path not in net.input_ports:
-            hint = " (that is an output port)" if path in net.output_ports else ""
-            raise RunInputError(
-                f"cannot drive {path!r}{hint}: inputs go to input ports, which are "
-                f"{sorted(net.input_ports)}"
-            )
+    for path, value in _items(net, inputs):
         shape = net.input_ports[path].shape
         if callable(value):
             _check_function(path, value, shape)
@@ -58,6 +45,42 @@ def split(net, inputs: Mapping | None, steps: int):
             )
         arrays[path] = value
     return arrays, tuple(functions)
+
+
+def step_values(net, inputs: Mapping | None) -> dict:
+    """Check the drive of one `Network.step` (one array of the port's shape per port),
+    with the messages of a run; return it in the network's float dtype."""
+    values = {}
+    for path, value in _items(net, inputs):
+        shape = net.input_ports[path].shape
+        if callable(value):
+            raise RunInputError(f"Network.step takes arrays; the function for {path} goes to run()")
+        value = _as_array(path, value)
+        if tuple(value.shape) != shape:
+            raise RunInputError(
+                f"input for {path} has shape {tuple(value.shape)}, but the port has shape {shape}"
+            )
+        values[path] = jnp.asarray(value, float_dtype())
+    return values
+
+
+def _items(net, inputs):
+    """``inputs.items()``, checked to be a mapping over the network's input ports."""
+    if inputs is None:
+        return []
+    if not isinstance(inputs, Mapping):
+        raise RunInputError(
+            f"inputs must be a dict {{'region.port': array or fn(t)}} over the input ports "
+            f"{sorted(net.input_ports)}, got a {type(inputs).__name__}"
+        )
+    for path in inputs:
+        if path not in net.input_ports:
+            hint = " (that is an output port)" if path in net.output_ports else ""
+            raise RunInputError(
+                f"cannot drive {path!r}{hint}: inputs go to input ports, which are "
+                f"{sorted(net.input_ports)}"
+            )
+    return list(inputs.items())
 
 
 def cast(arrays: Mapping) -> dict:

@@ -24,20 +24,21 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from brainsim import external, simulate
 from brainsim import initial as initial_values
 from brainsim import params as param_paths
-from brainsim import simulate
 from brainsim.checks import INT32_MAX
 from brainsim.connectome import Connectome
 from brainsim.dtypes import param
-from brainsim.errors import RunInputError, WiringError
+from brainsim.errors import WiringError
 from brainsim.frozen import FrozenArray
 from brainsim.graph import topological_order
 from brainsim.kinds import Endpoints
+from brainsim.plan import check_start
 from brainsim.ports import Port
 from brainsim.projection import Projection, init_projection
 from brainsim.step import advance
-from brainsim.validate import check_fits, check_regions
+from brainsim.validate import check_regions
 
 
 def build(connectome: Connectome, dt: float = 1.0) -> "Network":
@@ -57,6 +58,8 @@ def build(connectome: Connectome, dt: float = 1.0) -> "Network":
     regions = tuple(connectome.regions.items())
     if not regions:
         raise WiringError("the connectome has no regions; add() some first")
+    in_ms = tuple(p.name for p in connectome.projections
+                  if p.delay_ms is not None or p.edge_delay_ms is not None or p.kind.at_dt(dt) != p.kind)
     projections = tuple(_resolve_delay(p, dt) for p in connectome.projections)
     projections = tuple(_resolve_plasticity(p, dict(connectome.regions)) for p in projections)
     _check_required_inputs(regions, projections)
@@ -67,7 +70,8 @@ def build(connectome: Connectome, dt: float = 1.0) -> "Network":
         raise WiringError(_cycle_message(cycle, projections))
     check_regions(regions)
     _check_delay_lines(regions, projections)
-    return Network(members=regions, projections=projections, order=tuple(order), dt=float(dt))
+    return Network(members=regions, projections=projections, order=tuple(order), dt=float(dt),
+                   delays_in_ms=in_ms)
 
 
 @dataclasses.dataclass(frozen=True, eq=True)
@@ -80,12 +84,15 @@ class Network:
       projections: projections, with delays in whole steps.
       order: region names in execution order within a step.
       dt: the ``dt`` (ms) given to `build`.
+      delays_in_ms: projections whose delays were given in ms and counted in
+        steps of ``dt`` (a run with another ``params["dt"]`` is refused).
     """
 
     members: tuple[tuple[str, object], ...]
     projections: tuple[Projection, ...]
     order: tuple[str, ...]
     dt: float
+    delays_in_ms: tuple[str, ...] = ()
 
     # -- structure ------------------------------------------------------------
     @functools.cached_property
@@ -229,19 +236,8 @@ class Network:
           ``(state, signals)``; ``signals`` maps every output port path to its
           value this step, and every input port path to its summed input.
         """
-        inputs = dict(inputs or {})
-        check_fits(self, params, state)
-        for path, value in inputs.items():
-            if path not in self.input_ports:
-                raise RunInputError(
-                    f"cannot drive {path!r}: inputs go to input ports, which are "
-                    f"{sorted(self.input_ports)}"
-                )
-            if tuple(jnp.shape(value)) != self.input_ports[path].shape:
-                raise RunInputError(
-                    f"input for {path} has shape {tuple(jnp.shape(value))}, but the port "
-                    f"has shape {self.input_ports[path].shape}"
-                )
+        check_start(self, params, state)
+        inputs = external.step_values(self, inputs)
         return advance(self, params, state, inputs)
 
     def run(self, params, state, steps: int, **kwargs):

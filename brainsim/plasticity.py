@@ -52,6 +52,7 @@ import dataclasses
 
 import jax.numpy as jnp
 
+from brainsim.checks import check_int
 from brainsim.dtypes import param
 from brainsim.errors import WiringError
 
@@ -154,8 +155,7 @@ class ClimbingFibre:
     post: str | None = None
 
     def __post_init__(self):
-        if isinstance(self.lag, bool) or not isinstance(self.lag, int) or self.lag < 0:
-            raise ValueError(f"lag must be an int >= 0, got {self.lag!r}")
+        check_int("ClimbingFibre", "lag", self.lag, minimum=0)
 
     def init(self, shape):
         return {"eta": param(self.eta)}, {"pre_history": jnp.zeros((self.lag, shape[0]))}

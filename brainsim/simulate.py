@@ -1,5 +1,8 @@
 """Running a network through time: one ``lax.scan``, or jitted chunks of it.
 
+The chain: `brainsim.plan` checks the call, `brainsim.scan` is the compiled
+scan (`brainsim.chunked` drives it chunk by chunk), `brainsim.step` its body.
+
 ``run`` compiles the loop once per network structure, number of steps and
 record plan; params, state and input arrays are dynamic arguments, so new
 values never recompile. With ``chunk=N`` the run proceeds in jitted chunks of
@@ -10,15 +13,11 @@ step ``t`` is drawn from ``fold_in(key, t)`` whatever the chunking.
 
 from __future__ import annotations
 
-import jax
-import numpy as np
-
-from brainsim import external, monitor
+from brainsim import external
 from brainsim.chunked import run_chunked
 from brainsim.errors import RunInputError
-from brainsim.loop import GradientPlan, raise_if_bad, simulate
-from brainsim.region import check_int
-from brainsim.validate import check_fits
+from brainsim.plan import check_start, is_traced, plan
+from brainsim.scan import compiled_scan, raise_if_bad
 
 
 def run(
@@ -71,14 +70,10 @@ def run(
       of shape ``(steps // every, ...)``, time first (read-only memory maps
       when ``checkpoint`` is given).
     """
-    check_int("run", "steps", steps, error=RunInputError)
-    steps = int(steps)
-    recording = monitor.plan(net, record, every, reduce)
-    if steps % every:
-        raise RunInputError(f"every={every} must divide steps={steps}")
-    arrays, functions = external.split(net, inputs, steps)
-    check_fits(net, params, state)
-    traced = _is_traced((params, state, arrays))
+    run_plan, arrays = plan(net, steps, inputs=inputs, record=record, every=every, reduce=reduce,
+                            remat=remat, truncate=truncate)
+    check_start(net, params, state)
+    traced = is_traced((params, state, arrays))
     if check_finite and traced:
         raise RunInputError(
             "check_finite=True needs concrete values; it cannot be used under "
@@ -86,44 +81,18 @@ def run(
         )
     if chunk is None and (checkpoint is not None or resume is not None):
         raise RunInputError("checkpoint= and resume= need chunk=: state is saved between chunks")
-    gradient = _gradient_plan(remat, truncate, steps, every)
     if chunk is None:
-        state, records, first_bad = simulate(
-            net, params, state, external.cast(arrays), steps=steps, recording=recording,
-            functions=functions, check_finite=check_finite, gradient=gradient,
-        )
+        state, records, first_bad = compiled_scan(net, params, state, external.cast(arrays),
+                                                  plan=run_plan, check_finite=check_finite)
         if check_finite:
             raise_if_bad(net, first_bad)
         return state, records
-    if gradient is not None:
+    if run_plan.gradient is not None:
         raise RunInputError("remat= and truncate= shape gradients of one scan; leave chunk=None")
     if traced:
         raise RunInputError(
             "chunk= moves records to host between chunks, so it cannot run under "
             "jit, vmap or grad; leave chunk=None there"
         )
-    return run_chunked(
-        net, params, state, arrays, steps, chunk, recording, functions, progress=progress,
-        check_finite=check_finite, checkpoint=checkpoint, resume=resume,
-    )
-
-
-def _gradient_plan(remat, truncate, steps, every):
-    if remat is None and truncate is None:
-        return None
-    if remat is not None and truncate is not None and remat != truncate:
-        raise RunInputError(f"remat={remat} and truncate={truncate} must be equal when both are given")
-    segment = remat if remat is not None else truncate
-    if isinstance(segment, bool) or not isinstance(segment, (int, np.integer)) or segment < 1:
-        raise RunInputError(f"remat/truncate must be an int >= 1, got {segment!r}")
-    segment = min(int(segment), steps)
-    if steps % segment or segment % every:
-        raise RunInputError(
-            f"the gradient segment ({segment} steps) must divide steps={steps} and be a "
-            f"multiple of every={every}"
-        )
-    return GradientPlan(segment=segment, remat=remat is not None, truncate=truncate is not None)
-
-
-def _is_traced(tree) -> bool:
-    return any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(tree))
+    return run_chunked(net, params, state, arrays, run_plan, chunk, progress=progress,
+                       check_finite=check_finite, checkpoint=checkpoint, resume=resume)

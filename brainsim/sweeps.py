@@ -29,14 +29,14 @@ from typing import Iterable, Mapping, Sequence
 import jax
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
-from tqdm import tqdm
 
-from brainsim import external, monitor
+from brainsim import external
 from brainsim import params as param_paths
-from brainsim.errors import ParamPathError, RunInputError
-from brainsim.loop import count_trace, simulate
 from brainsim.checks import check_int
-from brainsim.validate import check_fits
+from brainsim.errors import ParamPathError, RunInputError
+from brainsim.plan import check_dt, check_start, plan
+from brainsim.progress import progress_bar
+from brainsim.scan import compiled_scan, count_trace
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,7 +103,8 @@ def sweep(
       devices: devices to shard over (default ``jax.devices()``).
       progress: progress bar over slices (default: on a terminal, >1 slice).
     """
-    check_int("sweep", "steps", steps, error=RunInputError)
+    run_plan, arrays = plan(net, steps, inputs=inputs, record=record, every=every, reduce=reduce,
+                            where="sweep")
     seeds = _seeds(seeds)
     if (params is None) != (state is None):
         raise RunInputError(
@@ -113,14 +114,12 @@ def sweep(
     if batch_size is not None:
         check_int("sweep", "batch_size", batch_size, error=RunInputError)
     if params is not None:
-        check_fits(net, params, state)
+        check_start(net, params, state)
     axes, settings = _settings(grid, points)
     template = jax.eval_shape(net.init, jax.random.key(0))[0] if params is None else params
     values = _stack_values(template, settings)
-    recording = monitor.plan(net, record, every, reduce)
-    if steps % every:
-        raise RunInputError(f"every={every} must divide steps={steps}")
-    arrays, functions = external.split(net, inputs, steps)
+    for dt in values.get("dt", ()):
+        check_dt(net, {"dt": dt})
     arrays = external.cast(arrays)
 
     n_settings, n_seeds = len(settings), len(seeds)
@@ -139,27 +138,26 @@ def sweep(
     slices = math.ceil(total / size)
     show = (slices > 1) if progress is None else progress
     pieces = []
-    for start in tqdm(range(0, total, size), disable=not show, desc="brainsim sweep", unit="slice"):
+    bar = progress_bar(slices, "sweep", unit="slice", show=show)
+    for start in range(0, total, size):
         index = np.minimum(np.arange(start, start + size), total - 1)  # pad with the last point
         out = _run_batch(
-            net, steps, recording, functions, tuple(values), params is None,
+            net, run_plan, tuple(values), params is None,
             _shard(batch_seeds[index].astype(np.int32), sharding),
             {p: _shard(v[index], sharding) for p, v in batch_values.items()},
             params, state, arrays,
         )
         pieces.append({p: _gather(x)[: total - start] for p, x in out.items()})
+        bar.update(1)
+    bar.close()
     records = {p: np.concatenate([piece[p] for piece in pieces])[:total] for p in pieces[0]}
     shape = [len(v) for v in axes.values()] + [n_seeds]
     records = {p: x.reshape(*shape, *x.shape[1:]) for p, x in records.items()}
     return SweepResult(records=records, coords={**axes, "seed": seeds})
 
 
-@functools.partial(
-    jax.jit,
-    static_argnames=("net", "steps", "recording", "functions", "paths", "init_params"),
-)
-def _run_batch(net, steps, recording, functions, paths, init_params, seeds, values, params, state,
-               arrays):
+@functools.partial(jax.jit, static_argnames=("net", "run_plan", "paths", "init_params"))
+def _run_batch(net, run_plan, paths, init_params, seeds, values, params, state, arrays):
     count_trace()
 
     def one(seed, setting):
@@ -169,8 +167,7 @@ def _run_batch(net, steps, recording, functions, paths, init_params, seeds, valu
             params, {**state, "key": jax.random.fold_in(key, 1)})
         for path in paths:
             p = param_paths.set(p, path, setting[path])
-        _, records, _ = simulate(net, p, s, arrays, steps=steps, recording=recording,
-                                 functions=functions, check_finite=False)
+        _, records, _ = compiled_scan(net, p, s, arrays, plan=run_plan)
         return records
 
     return jax.vmap(one)(seeds, values)

@@ -38,6 +38,7 @@ import jax.numpy as jnp
 from jax import lax
 from jax.flatten_util import ravel_pytree
 
+from brainsim.checks import check_int
 from brainsim.dtypes import param
 from brainsim.errors import RunInputError
 
@@ -82,8 +83,7 @@ def synthetic_gradient_loss(net, state, *, region: str, window: int, output: str
     """
     if region not in net.regions:
         raise RunInputError(f"unknown region {region!r}; regions are {sorted(net.regions)}")
-    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-        raise RunInputError(f"window must be an int >= 1, got {window!r}")
+    check_int("synthetic_gradient_loss", "window", window, error=RunInputError)
     _, unravel = ravel_pytree(jax.tree_util.tree_map(jnp.zeros_like, state["regions"][region]))
 
     def with_region(start, h):

@@ -23,20 +23,18 @@ Long trials take ``remat=`` and ``truncate=`` (see `brainsim.simulate.run`).
 from __future__ import annotations
 
 import dataclasses
-import sys
-from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from tqdm import tqdm
 
 from brainsim import checkpoint as checkpoints
 from brainsim import params as param_paths
+from brainsim.checks import check_int
 from brainsim.errors import NonFiniteError, RunInputError
-from brainsim.region import check_int
+from brainsim.progress import progress_bar
 
 
 @dataclasses.dataclass
@@ -90,26 +88,47 @@ def fit(
         last params with a finite loss, ``err.step`` the failing step.
     """
     check_int("fit", "steps", steps, error=RunInputError)
-    key = jax.random.key(0) if key is None else key
     optimizer = optax.multi_transform(
         {"train": optimizer, "freeze": optax.set_to_zero()}, _labels(params, trainable))
-    opt_state = optimizer.init(params)
+    trainee, history = training_loop(
+        _update_fn(loss, optimizer), (params, optimizer.init(params)), data, steps,
+        params_of=lambda trainee: trainee[0], key=key, evaluate=evaluate, eval_every=eval_every,
+        log_every=log_every, progress=progress, checkpoint=checkpoint,
+        checkpoint_every=checkpoint_every)
+    return FitResult(params=trainee[0], opt_state=trainee[1], history=history)
+
+
+def training_loop(update: Callable, trainee, data: Callable | Iterable, steps: int, *,
+                  params_of: Callable, key: jax.Array | None = None, evaluate: Callable | None = None,
+                  eval_every: int = 100, log_every: int = 1, progress: bool | None = None,
+                  checkpoint=None, checkpoint_every: int = 100, desc: str = "fit"):
+    """The host loop of every training mode (`fit`, `brainsim.synthetic.fit_decoupled`).
+
+    ``update(trainee, batch, key) -> (trainee, loss, metrics)`` is one jitted
+    step on ``trainee``, any pytree holding the params and optimiser states;
+    ``params_of(trainee)`` picks the params. The loop draws batches, logs the
+    loss and every scalar in ``metrics`` (in ``history[name]``), evaluates,
+    checkpoints ``trainee`` and resumes it from an existing checkpoint, shows a
+    progress bar, and stops with `NonFiniteError` at a non-finite loss, with
+    the last params whose loss was finite on the error. Returns
+    ``(trainee, history)``.
+    """
+    check_int("fit", "steps", steps, error=RunInputError)
+    key = jax.random.key(0) if key is None else key
     start = 0
     history = {"step": [], "loss": [], "eval_step": [], "eval": []}
-    if checkpoint is not None and (Path(checkpoint) / "checkpoint.json").exists():
-        (params, opt_state), meta = checkpoints.load(checkpoint, like=(params, opt_state))
+    if checkpoint is not None and checkpoints.exists(checkpoint):
+        trainee, meta = checkpoints.load(checkpoint, like=trainee)
         start, history = int(meta["step"]), meta["history"]
-    update = _update_fn(loss, optimizer)
     batches = None if callable(data) else iter(data)
     for _ in range(start if batches is not None else 0):  # a resumed run skips used batches
         next(batches)
-    bar = tqdm(total=steps, initial=start, desc="brainsim fit", unit="step",
-               disable=not (sys.stderr.isatty() if progress is None else progress))
-    last_good = params  # params whose loss was finite (the initial ones, until a step succeeds)
+    bar = progress_bar(steps, desc, show=progress, initial=start)
+    last_good = params_of(trainee)  # params whose loss was finite (the initial ones, until a step succeeds)
     for step in range(start, steps):
         k_data, k_loss, k_eval = jax.random.split(jax.random.fold_in(key, step), 3)
         batch = data(k_data, step) if batches is None else next(batches)
-        new_params, new_opt_state, value = update(params, opt_state, batch, k_loss)
+        new_trainee, value, metrics = update(trainee, batch, k_loss)
         value = float(value)
         if not np.isfinite(value):
             bar.close()
@@ -122,21 +141,22 @@ def fit(
             )
             error.params, error.step = last_good, step
             raise error
-        last_good = params
-        params, opt_state = new_params, new_opt_state
+        last_good = params_of(trainee)
+        trainee = new_trainee
         if step % log_every == 0 or step == steps - 1:
             history["step"].append(step)
             history["loss"].append(value)
+            for name, metric in metrics.items():
+                history.setdefault(name, []).append(float(metric))
             bar.set_postfix(loss=f"{value:.4g}")
         if evaluate is not None and (step % eval_every == 0 or step == steps - 1):
             history["eval_step"].append(step)
-            history["eval"].append(float(evaluate(params, k_eval)))
+            history["eval"].append(float(evaluate(params_of(trainee), k_eval)))
         if checkpoint is not None and ((step + 1) % checkpoint_every == 0 or step == steps - 1):
-            checkpoints.save(checkpoint, (params, opt_state), {"step": step + 1, "history": history},
-                             step=step + 1)
+            checkpoints.save(checkpoint, trainee, {"step": step + 1, "history": history}, step=step + 1)
         bar.update(1)
     bar.close()
-    return FitResult(params=params, opt_state=opt_state, history=history)
+    return trainee, history
 
 
 def _update_fn(loss, optimizer):
@@ -145,15 +165,21 @@ def _update_fn(loss, optimizer):
         return value[0] if isinstance(value, tuple) else value
 
     @jax.jit
-    def update(params, opt_state, batch, key):
+    def update(trainee, batch, key):
+        params, opt_state = trainee
         value, grads = jax.value_and_grad(scalar_loss)(params, batch, key)
-        # optax mixes Python floats with int32 step counts, which a user's
-        # strict dtype-promotion setting would refuse inside the optimiser
-        with jax.numpy_dtype_promotion("standard"):
-            updates, opt_state = optimizer.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, value
+        return apply_updates(optimizer, grads, opt_state, params), value, {}
 
     return update
+
+
+def apply_updates(optimizer, grads, opt_state, params):
+    """``(params, opt_state)`` after one optax step on ``grads``."""
+    # optax mixes Python floats with int32 step counts, which a user's strict
+    # dtype-promotion setting would refuse inside the optimiser
+    with jax.numpy_dtype_promotion("standard"):
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state
 
 
 def _labels(params, trainable: Sequence[str] | None):

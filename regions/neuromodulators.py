@@ -57,8 +57,8 @@ class Dopamine(Region):
     channels: int | None = None
 
     def __post_init__(self):
-        if self.channels is not None and (not isinstance(self.channels, int) or self.channels < 1):
-            raise ValueError(f"channels must be None or a positive int, got {self.channels!r}")
+        if self.channels is not None:
+            check_int(type(self).__name__, "channels (or None)", self.channels)
 
     @property
     def _shape(self):

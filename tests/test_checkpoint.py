@@ -14,10 +14,10 @@ import chex
 import jax
 import numpy as np
 import pytest
+from helpers import noisy_loop, two_loop
 
 import brainsim as bs
 from brainsim import checkpoint
-from helpers import noisy_loop, two_loop
 
 
 def without_key(state):
@@ -390,14 +390,14 @@ def umask(request):
 
 
 def test_written_files_follow_the_umask(umask, tmp_path, model):
-    from brainsim import outputs
+    from brainsim import run_folders
 
     @dataclasses.dataclass
     class Config:
         seed: int = 0
 
-    out = outputs.start(tmp_path / "out", "demo", Config())
-    outputs.write_json(out / "metrics.json", {"loss": 1.0})
+    out = run_folders.start(tmp_path / "out", "demo", Config())
+    run_folders.write_json(out / "metrics.json", {"loss": 1.0})
     net, params, state = model
     noisy_run(net, params, state, tmp_path / "ck")
     files = [out / "run.json", out / "metrics.json", tmp_path / "ck" / "checkpoint.json",

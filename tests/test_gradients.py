@@ -3,10 +3,10 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+from helpers import two_loop
 from jax.test_util import check_grads
 
 import brainsim as bs
-from helpers import two_loop
 
 
 def test_check_grads_through_a_delayed_loop(key, x64):

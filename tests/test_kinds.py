@@ -117,7 +117,7 @@ def test_strings_are_shorthand_for_the_kind_objects():
         (dict(kind=bs.ShortTermPlasticity(u=0.5), plasticity=bs.plasticity.Oja()), "dense or matrix"),
         (dict(sign=True), "sign must be"),
         (dict(scale=True), "scale"),
-        (dict(delay=2.0), "delay must be an int"),
+        (dict(delay=2.0), "needs an int >= 0 delay"),
         (dict(ms=True), "ms"),
     ],
 )

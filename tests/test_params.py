@@ -3,9 +3,9 @@
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import two_loop
 
 import brainsim as bs
-from helpers import two_loop
 
 
 @pytest.fixture

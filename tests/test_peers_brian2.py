@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 import brainsim as bs
-from brainsim.peers import brian2_coba
 from experiments import coba
+from peers import brian2_coba
 
 pytestmark = pytest.mark.slow
 

@@ -2,9 +2,9 @@
 
 import jax
 import jax.numpy as jnp
+from helpers import noisy_loop, two_loop
 
 import brainsim as bs
-from helpers import noisy_loop, two_loop
 
 
 def test_new_param_values_state_and_inputs_do_not_recompile(key):

@@ -5,9 +5,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import noisy_loop, two_loop
 
 import brainsim as bs
-from helpers import noisy_loop, two_loop
 
 
 def linear_chain(delay, n=3):

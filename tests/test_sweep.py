@@ -3,10 +3,10 @@
 import jax
 import numpy as np
 import pytest
+from helpers import noisy_loop, two_loop
 
 import brainsim as bs
 from brainsim import sweeps as sweep_module
-from helpers import noisy_loop, two_loop
 
 GRID = {"a.tau": [2.0, 5.0, 10.0], "a.sigma": [0.1, 0.5]}
 

@@ -6,9 +6,9 @@ import math
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import two_loop
 
 import brainsim as bs
-from helpers import two_loop
 
 
 def test_unknown_region_lists_valid_names():

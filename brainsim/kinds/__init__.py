@@ -9,8 +9,8 @@ from brainsim.kinds.dense import Dense, Matrix
 from brainsim.kinds.elementwise import Identity, OneToOne
 from brainsim.kinds.event import Event
 from brainsim.kinds.short_term import ShortTermPlasticity
-from brainsim.kinds.sparse import Sparse
 from brainsim.kinds.shorthand import BY_NAME, make_kind
+from brainsim.kinds.sparse import Sparse
 
 __all__ = [
     "BY_NAME",

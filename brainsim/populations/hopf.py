@@ -30,9 +30,10 @@ import math
 import jax
 import jax.numpy as jnp
 
+from brainsim.checks import check_int
 from brainsim.dtypes import param
 from brainsim.ports import Port
-from brainsim.region import Region, check_int
+from brainsim.region import Region
 
 
 @dataclasses.dataclass(frozen=True)

@@ -48,10 +48,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from brainsim.checks import check_int
 from brainsim.dtypes import param
 from brainsim.populations.dale import check_exc_fraction, dale_signs
 from brainsim.ports import Port
-from brainsim.region import Region, check_int
+from brainsim.region import Region
 from brainsim.surrogate import spike
 
 SYNAPSES = ("current", "conductance")

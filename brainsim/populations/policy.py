@@ -13,9 +13,10 @@ import dataclasses
 
 import jax
 
+from brainsim.checks import check_int
 from brainsim.dtypes import param
 from brainsim.ports import Port
-from brainsim.region import Region, check_int
+from brainsim.region import Region
 
 
 @dataclasses.dataclass(frozen=True)

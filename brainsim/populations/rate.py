@@ -25,10 +25,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from brainsim.checks import check_int
 from brainsim.dtypes import param
 from brainsim.populations.dale import check_exc_fraction, dale_signs
 from brainsim.ports import Port
-from brainsim.region import Region, check_int
+from brainsim.region import Region
 
 ACTIVATIONS = {
     "tanh": jnp.tanh,

@@ -20,9 +20,10 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
+from brainsim.checks import check_int
 from brainsim.dtypes import param
 from brainsim.ports import Port
-from brainsim.region import Region, check_int
+from brainsim.region import Region
 from brainsim.tasks.rollout import rollout_trials
 
 
@@ -38,9 +39,8 @@ class Bandit(Region):
         check_int("Bandit", "n_arms", self.n_arms, minimum=2)
         if self.correlated and self.n_arms != 2:
             raise ValueError("correlated bandits have two arms (p_2 = 1 - p_1)")
-        if self.episode_steps is not None and (not isinstance(self.episode_steps, int)
-                                               or self.episode_steps < 1):
-            raise ValueError(f"episode_steps must be None or an int >= 1, got {self.episode_steps!r}")
+        if self.episode_steps is not None:
+            check_int("Bandit", "episode_steps (or None)", self.episode_steps)
 
     @property
     def inputs(self):

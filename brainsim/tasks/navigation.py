@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from brainsim.checks import check_int
 from brainsim.dtypes import param
 from brainsim.ports import Port
 from brainsim.region import Region
@@ -121,7 +122,6 @@ class GridWorld(Region):
 
 def LinearTrack(n: int = 10, random_start: bool = False) -> GridWorld:
     """A track of ``n`` cells from ``S`` (left) to ``G`` (right); moves: back, forward."""
-    if not isinstance(n, int) or n < 2:
-        raise ValueError(f"a linear track needs an int n >= 2 cells, got {n!r}")
+    check_int("LinearTrack", "n (cells)", n, minimum=2)
     return GridWorld(layout=("S" + "." * (n - 2) + "G",), moves=((0, -1), (0, 1)),
                      random_start=random_start)

@@ -23,8 +23,8 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
+from brainsim.checks import check_int
 from brainsim.dtypes import param
-from brainsim.region import check_int
 from brainsim.tasks.trial_task import TrialTask
 
 

@@ -39,9 +39,10 @@ import math
 import jax
 import jax.numpy as jnp
 
+from brainsim.checks import check_int
 from brainsim.dtypes import param
 from brainsim.ports import Port
-from brainsim.region import Region, check_int
+from brainsim.region import Region
 
 PHASES = ("baseline", "exposure", "washout", "reexposure")
 
@@ -63,8 +64,9 @@ class Reaching(Region):
         for name in ("n_targets", "cue_steps", "move_steps"):
             check_int("Reaching", name, getattr(self, name))
         for phase, trials in self.schedule:
-            if phase not in PHASES or not isinstance(trials, int) or trials < 1:
+            if phase not in PHASES:
                 raise ValueError(f"schedule entries are (one of {PHASES}, int >= 1), got {(phase, trials)}")
+            check_int("Reaching", f"trial count for {phase!r} in schedule", trials)
 
     @property
     def trial_length(self) -> int:

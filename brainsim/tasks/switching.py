@@ -27,9 +27,10 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
+from brainsim.checks import check_int
 from brainsim.dtypes import param
 from brainsim.ports import Port
-from brainsim.region import Region, check_int
+from brainsim.region import Region
 from brainsim.tasks.rollout import rollout_trials
 
 MAPS = ("pro", "anti", "reversal")

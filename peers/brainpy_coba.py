@@ -1,6 +1,6 @@
 """The COBA network (Vogels & Abbott 2005, as in the Brian2/BrainPy benchmarks) in BrainPy.
 
-The same network as :mod:`brainsim.peers.brian2_coba`, step for step in Brian2's order::
+The same network as :mod:`peers.brian2_coba`, step for step in Brian2's order::
 
     taum dv/dt = (El - v) + ge (Ee - v) + gi (Ei - v) + I_b     (v frozen while refractory)
     dge/dt = -ge / taue,   dgi/dt = -gi / taui
@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from brainsim.peers.brian2_coba import (
+from peers.brian2_coba import (
     EE_MV,
     EI_MV,
     EL_MV,

@@ -1,8 +1,9 @@
 """The compiled simulation loop: ``lax.scan`` over blocks of ``every`` steps.
 
-`simulate` is jitted with the network, step count, record plan and input
-functions static and params, state and input arrays dynamic, so only new
-structure compiles anew; `trace_count` counts compilations for tests.
+`compiled_scan` is jitted with the network and its `brainsim.plan.RunPlan`
+(steps, record plan, input functions, gradient cuts) static and params,
+state and input arrays dynamic, so only new structure compiles anew;
+`trace_count` counts compilations for tests.
 """
 
 from __future__ import annotations
@@ -50,15 +51,12 @@ class GradientPlan:
     truncate: bool = False
 
 
-@functools.partial(
-    jax.jit,
-    static_argnames=("net", "steps", "recording", "functions", "check_finite", "gradient"),
-)
-def simulate(net, params, state, arrays, *, steps, recording, functions, check_finite,
-             gradient=None):
+@functools.partial(jax.jit, static_argnames=("net", "plan", "check_finite"))
+def compiled_scan(net, params, state, arrays, *, plan, check_finite=False):
     """The compiled loop: ``steps // every`` blocks of ``every`` steps, in segments
-    when a `GradientPlan` is given."""
+    when the plan cuts gradients; returns ``(state, records, first_bad)``."""
     count_trace()
+    steps, recording, functions, gradient = plan.steps, plan.recording, plan.functions, plan.gradient
     every = recording.every
     region_names = list(net.regions)
     first_bad = jnp.full((len(region_names),), -1, jnp.int32) if check_finite else None
