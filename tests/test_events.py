@@ -21,8 +21,9 @@ def test_bernoulli_connectivity_has_the_right_statistics(key):
     # binomial(2000, 0.02): mean 40, sd 6.26; over 2000 rows the mean is within 0.5
     assert abs(degree.mean() - n * p) < 0.5
     assert abs(degree.std() - np.sqrt(n * p * (1 - p))) < 0.5
-    for row, k in zip(rows[:50], degree[:50]):
-        assert np.all(real[0, :0] == 1)  # real targets form a prefix of each row...
+    columns = np.arange(rows.shape[1])
+    for i, (row, k) in enumerate(zip(rows[:50], degree[:50])):
+        np.testing.assert_array_equal(real[i], columns < k)  # real targets form a prefix of each row...
         assert np.all(row[:k] < n) and np.all(row[k:] == n)
         assert np.all(np.diff(row[:k]) > 0)  # ...sorted, hence distinct
     pre, post = connectivity.to_pairs(targets, n)
@@ -78,6 +79,28 @@ def test_event_delivery_with_signs_and_delays(key):
     got = events.deliver(into, spikes, w, targets, delays, 13, signs, 200, 4, 16)
     want = events.deliver_reference(into, spikes, w, targets, delays, 13, signs, 200, 4)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    # against dense (n_src, n_dst) matrices, one per arrival slot of the ring, built here synapse
+    # by synapse: the synapse (i, f) onto targets[i, f] weighs sign_i * |w[i, f]| (Dale's law) and
+    # delivers d[i, f] steps after the spike, into row (13 + d) mod 4 of the ring
+    rows, w_np, d_np, s_np = np.asarray(targets), np.asarray(w), np.asarray(delays), np.asarray(signs)
+    dense = np.zeros((4, 300, 200))
+    for i in range(300):
+        for f in range(rows.shape[1]):
+            if rows[i, f] < 200:
+                dense[(13 + d_np[i, f]) % 4, i, rows[i, f]] += s_np[i] * abs(w_np[i, f])
+    x = np.asarray(spikes, np.float64)
+    assert x[:240].sum() > 0 and x[240:].sum() > 0  # excitatory and inhibitory spikes both
+    expected = np.asarray(into, np.float64) + np.concatenate([x @ dense[slot] for slot in range(4)])
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+    # without delays, one dense matrix; inhibitory spikes alone only ever subtract
+    plain = dense.sum(axis=0)
+    got = events.deliver(jnp.zeros(200), spikes, w, targets, None, 0, signs, 200, 0, 16)
+    np.testing.assert_allclose(got, x @ plain, rtol=1e-4, atol=1e-4)
+    inhibitory = np.where(np.arange(300) >= 240, x, 0.0)
+    got = events.deliver(jnp.zeros(200), jnp.asarray(inhibitory, jnp.float32), w, targets, None, 0,
+                         signs, 200, 0, 16)
+    np.testing.assert_allclose(got, inhibitory @ plain, rtol=1e-4, atol=1e-4)
+    assert np.all(np.asarray(got) <= 0) and np.asarray(got).min() < 0
 
 
 def test_event_delivery_gradients_match_finite_differences(key, x64):
@@ -246,11 +269,27 @@ def test_seeds_sweep_over_event_connectivity(key):
 
 @pytest.mark.parametrize("n_src, p", [(30, 0.5), (12, 0.9), (400, 0.99), (25, 1.0)])
 def test_dense_connection_probabilities_build_without_false_truncation(key, n_src, p):
+    degrees, full_rows, hits = [], 0, np.zeros(20)
     for seed in range(5):
         targets = connectivity.bernoulli_targets(jax.random.fold_in(key, seed), n_src, 20, p)
+        rows = np.asarray(targets)
         degree = np.asarray((targets < 20).sum(axis=1))
         assert degree.max() <= 20
+        for row, k in zip(rows, degree):  # distinct targets in 0..19: no row lists one twice
+            assert np.all(np.diff(row[:k]) > 0) and np.all(row[:k] < 20) and np.all(row[k:] == 20)
+        degrees.append(degree)
+        full_rows += int(np.sum(degree == 20))
+        hits += np.bincount(rows[rows < 20], minlength=20)
     assert abs(degree.mean() - 20 * p) < 20 * p * 0.5
+    # nothing cut: over all 5 * n_src rows the degrees are binomial(20, p), the upper tail included
+    degrees, rows_drawn = np.concatenate(degrees), 5 * n_src
+    assert abs(degrees.mean() - 20 * p) <= 4 * np.sqrt(20 * p * (1 - p) / rows_drawn)
+    p_full = p**20  # a row connected to all 20 targets, which a short row width would forbid
+    assert abs(full_rows - rows_drawn * p_full) <= 4 * np.sqrt(rows_drawn * p_full * (1 - p_full)) + 1e-9
+    if rows_drawn * p_full > 5:
+        assert full_rows > 0
+    # and every target is reached with probability p, the last ones as often as the first
+    assert np.all(np.abs(hits / rows_drawn - p) <= 4 * np.sqrt(p * (1 - p) / rows_drawn) + 1e-9)
 
 
 def test_tiny_connection_probabilities_give_valid_targets(key):

@@ -1,4 +1,4 @@
-"""Plot helpers draw on the given axes and return them."""
+"""Plot helpers draw the data given, on the given axes, and return them."""
 
 import matplotlib
 
@@ -17,4 +17,51 @@ def test_plots_return_their_axes():
     assert len(axes[0].lines) == 2
     assert bs.plot.heatmap(t, np.zeros((50, 8)), ax=axes[1]) is axes[1]
     assert bs.plot.raster([1.0, 2.0], [0, 3], ax=axes[2]) is axes[2]
+    plt.close(fig)
+
+
+def test_traces_draw_each_signal_against_time():
+    fig, ax = plt.subplots()
+    t = np.arange(50) * 0.5
+    values = np.random.default_rng(0).normal(size=(50, 2))
+    bs.plot.traces(t, values, ["a", "b"], ax=ax, ylabel="rate (Hz)")
+    assert len(ax.lines) == 2
+    for i, line in enumerate(ax.lines):
+        np.testing.assert_array_equal(line.get_xdata(), t)
+        np.testing.assert_array_equal(line.get_ydata(), values[:, i])
+        assert line.get_label() == "ab"[i]
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["a", "b"]
+    assert ax.get_xlabel() == "time (ms)" and ax.get_ylabel() == "rate (Hz)"
+    # one signal of shape (T,): one line, the default label, no legend
+    fig2, ax2 = plt.subplots()
+    bs.plot.traces(t, values[:, 1], ax=ax2)
+    assert len(ax2.lines) == 1 and ax2.get_legend() is None
+    np.testing.assert_array_equal(ax2.lines[0].get_ydata(), values[:, 1])
+    assert ax2.get_ylabel() == "activity"
+    plt.close(fig)
+    plt.close(fig2)
+
+
+def test_heatmap_shows_units_by_time_with_a_labelled_colorbar():
+    fig, ax = plt.subplots()
+    t = np.arange(50) * 0.5
+    rates = np.random.default_rng(1).uniform(0.0, 40.0, size=(50, 8))
+    bs.plot.heatmap(t, rates, ax=ax, label="rate (Hz)")
+    (image,) = ax.images
+    np.testing.assert_array_equal(image.get_array(), rates.T)  # a row per unit, a column per step
+    assert image.origin == "lower"
+    np.testing.assert_allclose(image.get_extent(), (0.0, 24.5, -0.5, 7.5))
+    assert image.colorbar is not None and image.colorbar.ax.get_ylabel() == "rate (Hz)"
+    np.testing.assert_allclose((image.colorbar.vmin, image.colorbar.vmax), (rates.min(), rates.max()))
+    assert ax.get_xlabel() == "time (ms)" and ax.get_ylabel() == "unit"
+    plt.close(fig)
+
+
+def test_raster_puts_a_mark_at_each_spike_time_and_id():
+    fig, ax = plt.subplots()
+    times, ids = np.array([1.0, 2.0, 2.0, 7.5]), np.array([0, 3, 1, 3])
+    bs.plot.raster(times, ids, ax=ax)
+    (points,) = ax.collections
+    np.testing.assert_array_equal(points.get_offsets(), np.column_stack([times, ids]))
+    assert ax.get_xlabel() == "time (ms)" and ax.get_ylabel() == "neuron"
     plt.close(fig)

@@ -136,27 +136,40 @@ def test_two_thalamic_patterns_give_two_cortical_maps_with_the_same_weights():
     net = bs.build(brain)
     params, state = net.init(jax.random.key(1), overrides={"th.W_g": 2.0 * np.sign(
         np.random.default_rng(0).normal(size=(8, 40))) / np.sqrt(8)})
+    w_init = np.array(bs.get(params, "ctx.W_rec"))  # a numpy copy, taken before any run
     params = bs.set(params, "ctx.W_rec", bs.get(params, "ctx.W_rec") * (0.8 / 1.5))  # stable regime
+    weights = w_init.astype(np.float64) * (0.8 / 1.5)
     rng = np.random.default_rng(2)
     probes = rng.normal(size=(6, 40)).astype(f32)
 
     def responses(pattern):
         steps = 300
-        out = []
+        out, gains = [], []
         for probe in probes:
-            _, trace = net.run(params, state, steps, record=["ctx.rate"],
-                               inputs={"ctx.input": np.tile(probe, (steps, 1)),
-                                       "th.driver": np.tile(pattern, (steps, 1))})
+            final, trace = net.run(params, state, steps, record=["ctx.rate", "th.gain"],
+                                   inputs={"ctx.input": np.tile(probe, (steps, 1)),
+                                           "th.driver": np.tile(pattern, (steps, 1))})
             out.append(np.asarray(trace["ctx.rate"][-1]))
-        return np.array(out)
+            # the settled state is the fixed point of the cortex's equation with these weights
+            # and this pattern's gain: x = g * (W_rec^T tanh(x)) + input (b = 0)
+            x = np.asarray(final["regions"]["ctx"]["x"], np.float64)
+            gain = np.asarray(trace["th.gain"][-1], np.float64)
+            residual = x - (gain * (np.tanh(x) @ weights) + probe)
+            assert np.linalg.norm(residual) < 1e-3 * np.linalg.norm(x)
+            gains.append(gain)
+        return np.array(out), np.array(gains)
 
     pattern_a = np.array([1, 1, 1, 1, 0, 0, 0, 0], f32)
     pattern_b = np.array([0, 0, 0, 0, 1, 1, 1, 1], f32)
-    map_a, map_a_again, map_b = responses(pattern_a), responses(pattern_a), responses(pattern_b)
+    (map_a, gain_a), (map_a_again, _), (map_b, gain_b) = (
+        responses(pattern_a), responses(pattern_a), responses(pattern_b))
     np.testing.assert_allclose(map_a, map_a_again)
     difference = np.linalg.norm(map_a - map_b) / np.linalg.norm(map_a)
     assert difference > 0.3  # the same weights compute a different map
-    assert np.array_equal(bs.get(params, "ctx.W_rec"), bs.get(params, "ctx.W_rec"))
+    # the same weights: W_rec is still the initial draw, scaled, and both maps are fixed points
+    # of it (checked in responses); what differs is the gain each thalamic pattern sets
+    np.testing.assert_array_equal(bs.get(params, "ctx.W_rec"), w_init * f32(0.8 / 1.5))
+    assert np.abs(gain_a - gain_b).max() > 0.5
 
 
 # -- hippocampus ------------------------------------------------------------------------

@@ -5,10 +5,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from helpers import two_loop
 from jax.test_util import check_grads
 
 import brainsim as bs
-from helpers import two_loop
 from regions.cortex import Cortex
 
 
@@ -33,6 +33,53 @@ def test_remat_gradients_equal_plain_bptt_and_finite_differences(key, x64):
     remat = jax.grad(loss_of(net, state, 24, remat=6))(params)
     np.testing.assert_allclose(flat(remat), flat(plain), rtol=1e-10, atol=1e-12)
     check_grads(loss_of(net, state, 24, remat=6), (params,), order=1, modes=["rev"])
+    # and remat= is not ignored: the gradient recomputes its segments (a checkpoint in the jaxpr)
+    assert checkpoints(jax.make_jaxpr(jax.grad(loss_of(net, state, 24, remat=6)))(params)) > 0
+    assert checkpoints(jax.make_jaxpr(jax.grad(loss_of(net, state, 24)))(params)) == 0
+    assert checkpoints(jax.make_jaxpr(jax.grad(loss_of(net, state, 24, truncate=6)))(params)) == 0
+
+
+def checkpoints(closed_jaxpr):
+    """How many remat (`jax.checkpoint`) primitives a jaxpr holds, nested jaxprs included."""
+    from jax.extend import core as jex_core
+
+    def count(jaxpr):
+        found = 0
+        for eqn in jaxpr.eqns:
+            found += "remat" in eqn.primitive.name or "checkpoint" in eqn.primitive.name
+            for value in eqn.params.values():
+                for sub in value if isinstance(value, (tuple, list)) else [value]:
+                    if isinstance(sub, jex_core.ClosedJaxpr):
+                        found += count(sub.jaxpr)
+                    elif isinstance(sub, jex_core.Jaxpr):
+                        found += count(sub)
+        return found
+
+    return count(closed_jaxpr.jaxpr)
+
+
+def gradient_temp_bytes(net, params, state, steps, **kwargs):
+    """Scratch memory of the compiled gradient of a run's final state (no records kept)."""
+
+    def loss(p, drive):
+        final, _ = net.run(p, state, steps, inputs={"a.input": drive}, **kwargs)
+        return sum(jnp.sum(jnp.sin(x)) for x in jax.tree_util.tree_leaves(final["regions"]))
+
+    drive = jnp.ones((steps, net.input_ports["a.input"].size))  # an argument, not a constant
+    compiled = jax.jit(jax.grad(loss)).lower(params, drive).compile()
+    return compiled.memory_analysis().temp_size_in_bytes
+
+
+def test_remat_gradient_memory_grows_like_the_square_root_of_the_run():
+    """The README's "gradient memory ~ sqrt(T)": with remat=~sqrt(T) the backward pass keeps one
+    state per segment plus one segment's steps, T/remat + remat states, instead of T."""
+    net = bs.build(two_loop(n_a=64, n_b=64))
+    params, state = net.init(jax.random.key(0))
+    plain = {T: gradient_temp_bytes(net, params, state, T) for T in (400, 1600)}
+    remat = {T: gradient_temp_bytes(net, params, state, T, remat=seg) for T, seg in ((400, 20), (1600, 40))}
+    assert plain[1600] / plain[400] > 3.8  # plain BPTT: linear in T
+    assert remat[1600] / remat[400] < 2.2  # T/remat + remat doubles when T quadruples
+    assert remat[1600] < 0.1 * plain[1600]
 
 
 def test_truncation_at_or_beyond_the_horizon_is_full_bptt(key, x64):
