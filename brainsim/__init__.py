@@ -21,6 +21,8 @@ from brainsim import (
     tasks,
     train,
 )
+from brainsim._src.scan import trace_count
+from brainsim._src.simulate import run
 from brainsim.checkpoint import CheckpointError
 from brainsim.checks import check_int, check_real
 from brainsim.connectome import Connectome
@@ -51,8 +53,6 @@ from brainsim.populations.rate import ACTIVATIONS
 from brainsim.ports import Port
 from brainsim.projection import Projection
 from brainsim.region import Region, StepContext
-from brainsim.scan import trace_count
-from brainsim.simulate import run
 from brainsim.surrogate import spike
 from brainsim.sweeps import SweepResult, sweep
 

@@ -31,8 +31,6 @@ updates per network update so that it keeps up with the changing cortex.
 
 from __future__ import annotations
 
-import sys
-
 import jax
 import jax.numpy as jnp
 from jax import lax
@@ -135,7 +133,8 @@ def synthetic_gradient_loss(net, state, *, region: str, window: int, output: str
 def fit_decoupled(net, state, params, data, steps: int, *, region: str, window: int, output: str,
                   key=None, n_granule: int = 0, predictor_steps: int = 5,
                   optimizer=None, predictor_optimizer=None, trainable=None,
-                  use_predictor: bool = True, progress=None):
+                  use_predictor: bool = True, progress=None, checkpoint=None, checkpoint_every: int = 100,
+                  evaluate=None, eval_every: int = 100):
     """Train a network by truncated BPTT helped by the cerebellar gradient predictor.
 
     Two time scales: before every update of the network, the predictor takes
@@ -143,6 +142,9 @@ def fit_decoupled(net, state, params, data, steps: int, *, region: str, window: 
     changing cortex. With a single predictor step per network step the
     estimate lagged behind and made truncated BPTT worse in development runs
     (lagged-copy task, 0 of 5 seeds improved); with 5 it helped in 5 of 5.
+    It runs on `brainsim.train.training_loop`, the loop of `brainsim.train.fit`:
+    progress, checkpoint/resume (``checkpoint=``) and the stop at a non-finite
+    loss come with it.
 
     Args:
       net, state, params: the network, the state trials start from, and its
@@ -155,16 +157,18 @@ def fit_decoupled(net, state, params, data, steps: int, *, region: str, window: 
       n_granule: size of the predictor's granule expansion (0: linear).
       predictor_steps: predictor updates per network update.
       optimizer, predictor_optimizer: optax optimisers (default Adam 1e-3 and 3e-3).
-      trainable: network param paths to train (default all).
+      trainable: network param paths to train (default all but ``dt``).
       use_predictor: False trains by plain truncated BPTT (the control).
+      progress, checkpoint, checkpoint_every, evaluate, eval_every: as for `brainsim.train.fit`
+        (``evaluate`` gets the network params).
     Returns:
       ``(params, predictor, history)`` with ``history["mse"]`` per step.
     """
     import optax
-    from tqdm import tqdm
 
-    from brainsim.train import _labels
+    from brainsim.train import _labels, apply_updates, training_loop
 
+    check_int("fit_decoupled", "predictor_steps", predictor_steps, minimum=0, error=RunInputError)
     key = jax.random.key(0) if key is None else key
     k_wiring, k_data = jax.random.split(key)
     predictor, wiring = init_predictor(k_wiring, ravel_pytree(state["regions"][region])[0].size,
@@ -173,38 +177,31 @@ def fit_decoupled(net, state, params, data, steps: int, *, region: str, window: 
                                    wiring=wiring, use_predictor=use_predictor)
     optimizer = optax.adam(1e-3) if optimizer is None else optimizer
     predictor_optimizer = optax.adam(3e-3) if predictor_optimizer is None else predictor_optimizer
-    if trainable is not None:
-        optimizer = optax.multi_transform({"train": optimizer, "freeze": optax.set_to_zero()},
-                                          _labels(params, trainable))
-    net_state, predictor_state = optimizer.init(params), predictor_optimizer.init(predictor)
-
-    def apply(opt, grads, opt_state, values):
-        with jax.numpy_dtype_promotion("standard"):  # optax mixes floats and int counts
-            updates, opt_state = opt.update(grads, opt_state, values)
-        return optax.apply_updates(values, updates), opt_state
+    optimizer = optax.multi_transform({"train": optimizer, "freeze": optax.set_to_zero()},
+                                      _labels(params, trainable))
+    trainee = {"net": params, "predictor": predictor, "net_opt": optimizer.init(params),
+               "predictor_opt": predictor_optimizer.init(predictor)}
+    inner = predictor_steps if use_predictor else 0
 
     @jax.jit
-    def predictor_step(params, predictor, predictor_state, batch, key):
-        grads = jax.grad(lambda q: loss({"net": params, "predictor": q}, batch, key)[0])(predictor)
-        return apply(predictor_optimizer, grads, predictor_state, predictor)
+    def update(trainee, batch, key):
+        net_params = trainee["net"]
 
-    @jax.jit
-    def network_step(params, predictor, net_state, batch, key):
-        (_, aux), grads = jax.value_and_grad(
-            lambda p: loss({"net": p, "predictor": predictor}, batch, key), has_aux=True)(params)
-        params, net_state = apply(optimizer, grads, net_state, params)
-        return params, net_state, aux["mse"]
+        def predictor_step(_, carry):
+            predictor, predictor_state = carry
+            grads = jax.grad(lambda q: loss({"net": net_params, "predictor": q}, batch, key)[0])(predictor)
+            return apply_updates(predictor_optimizer, grads, predictor_state, predictor)
 
-    history = {"mse": []}
-    bar = tqdm(range(steps), desc="brainsim fit_decoupled", unit="step",
-               disable=not (sys.stderr.isatty() if progress is None else progress))
-    for step in bar:
-        k_batch, k_noise = jax.random.split(jax.random.fold_in(k_data, step))
-        batch = data(k_batch, step)
-        if use_predictor:
-            for _ in range(predictor_steps):
-                predictor, predictor_state = predictor_step(params, predictor, predictor_state, batch,
-                                                            k_noise)
-        params, net_state, mse = network_step(params, predictor, net_state, batch, k_noise)
-        history["mse"].append(float(mse))
-    return params, predictor, history
+        predictor, predictor_state = lax.fori_loop(
+            0, inner, predictor_step, (trainee["predictor"], trainee["predictor_opt"]))
+        (value, aux), grads = jax.value_and_grad(
+            lambda p: loss({"net": p, "predictor": predictor}, batch, key), has_aux=True)(net_params)
+        net_params, net_state = apply_updates(optimizer, grads, trainee["net_opt"], net_params)
+        return ({"net": net_params, "predictor": predictor, "net_opt": net_state,
+                 "predictor_opt": predictor_state}, value, {"mse": aux["mse"]})
+
+    trainee, history = training_loop(
+        update, trainee, data, steps, params_of=lambda t: t["net"], key=k_data, progress=progress,
+        checkpoint=checkpoint, checkpoint_every=checkpoint_every, evaluate=evaluate,
+        eval_every=eval_every, desc="fit_decoupled")
+    return trainee["net"], trainee["predictor"], history

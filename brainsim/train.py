@@ -17,7 +17,7 @@ everything else by `optax.multi_transform`.
 (inputs ``(B, T, ...)`` per port, targets and mask ``(B, T, ...)``) runs as a
 vmapped `Network.run` from a given state, and the recorded output is
 compared with the targets (masked mean squared error or cross-entropy).
-Long trials take ``remat=`` and ``truncate=`` (see `brainsim.simulate.run`).
+Long trials take ``remat=`` and ``truncate=`` (see `brainsim._src.simulate.run`).
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ import optax
 
 from brainsim import checkpoint as checkpoints
 from brainsim import params as param_paths
+from brainsim._src.progress import progress_bar
 from brainsim.checks import check_int
 from brainsim.errors import NonFiniteError, RunInputError
-from brainsim.progress import progress_bar
 
 
 @dataclasses.dataclass
@@ -102,7 +102,7 @@ def training_loop(update: Callable, trainee, data: Callable | Iterable, steps: i
                   params_of: Callable, key: jax.Array | None = None, evaluate: Callable | None = None,
                   eval_every: int = 100, log_every: int = 1, progress: bool | None = None,
                   checkpoint=None, checkpoint_every: int = 100, desc: str = "fit"):
-    """The host loop of every training mode (`fit`, `brainsim.synthetic.fit_decoupled`).
+    """The host loop of every training mode (`fit`, `brainsim.synthetic_gradients.fit_decoupled`).
 
     ``update(trainee, batch, key) -> (trainee, loss, metrics)`` is one jitted
     step on ``trainee``, any pytree holding the params and optimiser states;

@@ -35,16 +35,17 @@ import jax
 import numpy as np
 
 from brainsim import checkpoint as checkpoints
-from brainsim import external, run_folders
+from brainsim import run_folders
+from brainsim._src import external
+from brainsim._src.progress import progress_bar
+from brainsim._src.scan import compiled_scan, raise_if_bad
 from brainsim.checks import check_int
 from brainsim.errors import RunInputError
-from brainsim.progress import progress_bar
-from brainsim.scan import compiled_scan, raise_if_bad
 
 
 def run_chunked(net, params, state, arrays, plan, chunk, *,
                 progress=None, check_finite=False, checkpoint=None, resume=None):
-    """The host loop of `brainsim.simulate.run` with ``chunk=``, for a `brainsim.plan.RunPlan`;
+    """The host loop of `brainsim._src.simulate.run` with ``chunk=``, for a `brainsim._src.plan.RunPlan`;
     returns ``(state, trace)``."""
     steps, recording, functions = plan.steps, plan.recording, plan.functions
     check_int("run", "chunk", chunk, error=RunInputError)

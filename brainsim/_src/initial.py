@@ -5,7 +5,7 @@
 A region's state leaf is named ``"region.leaf"`` (nested leaves with more
 dots). The history of an output port is what it put out before step 0, which
 is what delayed projections read during the first steps; without it a delay
-line reads zeros. See `brainsim.delays` for the ring-buffer layout.
+line reads zeros. See `brainsim._src.delays` for the ring-buffer layout.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Mapping
 import jax.numpy as jnp
 import numpy as np
 
-from brainsim import delays
+from brainsim._src import delays
 from brainsim.dtypes import float_dtype
 from brainsim.errors import RunInputError
 

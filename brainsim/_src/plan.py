@@ -1,10 +1,10 @@
 """A run checked before it is compiled: the one preparation of run, sweep, step and fit.
 
-The chain reads: `plan` checks and prepares (here), `brainsim.scan` is the
-compiled scan, `brainsim.step` its body. A `RunPlan` holds what the compiled
+The chain reads: `plan` checks and prepares (here), `brainsim._src.scan` is the
+compiled scan, `brainsim._src.step` its body. A `RunPlan` holds what the compiled
 scan takes as static structure (steps, what to record, input functions, how
 gradients are cut); the input arrays it checks are returned beside it
-(`brainsim.external.cast` turns them into the network's float dtype).
+(`brainsim._src.external.cast` turns them into the network's float dtype).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import dataclasses
 import jax
 import numpy as np
 
-from brainsim import external, monitor
+from brainsim._src import external, monitor
+from brainsim._src.scan import GradientPlan
+from brainsim._src.validate import check_fits
 from brainsim.checks import check_int
 from brainsim.errors import RunInputError
-from brainsim.scan import GradientPlan
-from brainsim.validate import check_fits
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,7 +27,7 @@ class RunPlan:
 
     Attributes:
       steps: steps of the run.
-      recording: what to keep (`brainsim.monitor.Recording`).
+      recording: what to keep (`brainsim._src.monitor.Recording`).
       functions: ``(path, fn)`` input functions of the step index.
       gradient: how backpropagation through time is cut, or None.
     """

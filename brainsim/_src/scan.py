@@ -1,6 +1,6 @@
 """The compiled simulation loop: ``lax.scan`` over blocks of ``every`` steps.
 
-`compiled_scan` is jitted with the network and its `brainsim.plan.RunPlan`
+`compiled_scan` is jitted with the network and its `brainsim._src.plan.RunPlan`
 (steps, record plan, input functions, gradient cuts) static and params,
 state and input arrays dynamic, so only new structure compiles anew;
 `trace_count` counts compilations for tests.
@@ -16,8 +16,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from brainsim._src.step import advance
 from brainsim.errors import NonFiniteError
-from brainsim.step import advance
 
 _traces = 0
 

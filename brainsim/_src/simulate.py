@@ -1,7 +1,7 @@
 """Running a network through time: one ``lax.scan``, or jitted chunks of it.
 
-The chain: `brainsim.plan` checks the call, `brainsim.scan` is the compiled
-scan (`brainsim.chunked` drives it chunk by chunk), `brainsim.step` its body.
+The chain: `brainsim._src.plan` checks the call, `brainsim._src.scan` is the compiled
+scan (`brainsim._src.chunked` drives it chunk by chunk), `brainsim._src.step` its body.
 
 ``run`` compiles the loop once per network structure, number of steps and
 record plan; params, state and input arrays are dynamic arguments, so new
@@ -13,11 +13,11 @@ step ``t`` is drawn from ``fold_in(key, t)`` whatever the chunking.
 
 from __future__ import annotations
 
-from brainsim import external
-from brainsim.chunked import run_chunked
+from brainsim._src import external
+from brainsim._src.chunked import run_chunked
+from brainsim._src.plan import check_start, is_traced, plan
+from brainsim._src.scan import compiled_scan, raise_if_bad
 from brainsim.errors import RunInputError
-from brainsim.plan import check_start, is_traced, plan
-from brainsim.scan import compiled_scan, raise_if_bad
 
 
 def run(
@@ -45,7 +45,7 @@ def run(
       steps: number of steps (each ``params["dt"]`` ms).
       inputs: ``{"region.port": drive}``; a drive is an array of shape
         ``(steps, *port_shape)`` or a function of the step index ``t``.
-      record: output or input port paths to keep (see `brainsim.monitor`).
+      record: output or input port paths to keep (see `brainsim._src.monitor`).
       every: keep one step in ``every``; must divide ``steps``.
       reduce: ``"mean"``/``"sum"``/``"max"``/``"min"``, a function, or a dict
         of them by port, applied to each recorded port at each kept step.
@@ -57,7 +57,7 @@ def run(
         NaN or inf, and raise `NonFiniteError` naming the first such region.
       checkpoint: a folder; with ``chunk=``, save the state after every
         chunk and write the records there as memory-mapped ``.npy`` files
-        (see `brainsim.chunked`).
+        (see `brainsim._src.chunked`).
       resume: a checkpoint folder of an interrupted run of this same call;
         the run continues after its last completed chunk.
       remat: for gradients through long runs: recompute activations in

@@ -20,7 +20,7 @@ from typing import Mapping
 import jax
 import jax.numpy as jnp
 
-from brainsim import delays as delay_lines
+from brainsim._src import delays as delay_lines
 from brainsim.dtypes import float_dtype
 from brainsim.region import StepContext
 

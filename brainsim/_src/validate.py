@@ -11,10 +11,10 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from brainsim._src.trees import describe, difference
 from brainsim.dtypes import float_dtype
 from brainsim.errors import RunInputError, WiringError
 from brainsim.region import StepContext
-from brainsim.trees import describe, difference
 
 
 def check_regions(regions) -> None:
