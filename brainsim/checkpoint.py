@@ -33,9 +33,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import serialization
 
+from brainsim._src.trees import describe, difference, flatten
 from brainsim.errors import BrainsimError
 from brainsim.run_folders import atomic_write
-from brainsim.trees import describe, difference, flatten
 
 FORMAT = "brainsim-checkpoint"
 VERSION = 2  # 2: checksums of every field of checkpoint.json

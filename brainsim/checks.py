@@ -18,7 +18,7 @@ def check_int(owner: str, name: str, value, minimum: int = 1, error=ValueError,
     """Raise ``error`` unless ``value`` is an int (not a bool) in ``[minimum, maximum]``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         wanted = "a positive int" if minimum == 1 else f"an int >= {minimum}"
-        raise error(f"{owner} needs {wanted} {name}, got {value!r}")
+        raise error(f"{owner} needs {wanted} {name}, got {value!r} (an int >= {minimum}, not a bool)")
     if value > maximum:
         raise error(f"{owner}: {name}={value!r} exceeds {maximum:,} (compiled code counts in int32)")
 

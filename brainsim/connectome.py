@@ -19,9 +19,9 @@ from typing import Mapping
 
 import numpy as np
 
+from brainsim._src.frozen import FrozenArray
 from brainsim.checks import INT32_MAX, check_int, check_real
 from brainsim.errors import WiringError
-from brainsim.frozen import FrozenArray
 from brainsim.kinds import Endpoints, make_kind
 from brainsim.ports import Port
 from brainsim.projection import Projection

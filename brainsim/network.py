@@ -2,8 +2,8 @@
 
 `build` checks the whole graph, resolves delays to steps and fixes the order
 in which regions run within a step: zero-delay projections are followed in
-topological order, delayed ones read ring buffers (`brainsim.delays`); what
-one step does is in `brainsim.step`.
+topological order, delayed ones read ring buffers (`brainsim._src.delays`); what
+one step does is in `brainsim._src.step`.
 
 The `Network` is a frozen, hashable description: it is the static argument
 of the compiled simulation, while params and state are its dynamic
@@ -24,21 +24,21 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from brainsim import external, simulate
-from brainsim import initial as initial_values
 from brainsim import params as param_paths
+from brainsim._src import external, simulate
+from brainsim._src import initial as initial_values
+from brainsim._src.frozen import FrozenArray
+from brainsim._src.graph import topological_order
+from brainsim._src.plan import check_start
+from brainsim._src.step import advance
+from brainsim._src.validate import check_regions
 from brainsim.checks import INT32_MAX
 from brainsim.connectome import Connectome
 from brainsim.dtypes import param
 from brainsim.errors import WiringError
-from brainsim.frozen import FrozenArray
-from brainsim.graph import topological_order
 from brainsim.kinds import Endpoints
-from brainsim.plan import check_start
 from brainsim.ports import Port
 from brainsim.projection import Projection, init_projection
-from brainsim.step import advance
-from brainsim.validate import check_regions
 
 
 def build(connectome: Connectome, dt: float = 1.0) -> "Network":
@@ -241,7 +241,7 @@ class Network:
         return advance(self, params, state, inputs)
 
     def run(self, params, state, steps: int, **kwargs):
-        """Simulate ``steps`` steps; see `brainsim.simulate.run` for the arguments."""
+        """Simulate ``steps`` steps; see `brainsim._src.simulate.run` for the arguments."""
         return simulate.run(self, params, state, steps, **kwargs)
 
 

@@ -22,8 +22,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from brainsim._src.external import describe, dtype_of, is_real
 from brainsim.errors import ParamPathError
-from brainsim.external import describe, dtype_of, is_real
 
 
 def paths(params) -> list[str]:

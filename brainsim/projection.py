@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from brainsim.frozen import FrozenArray
+from brainsim._src.frozen import FrozenArray
 from brainsim.kinds import Dense, Endpoints, Kind
 
 __all__ = ["FrozenArray", "Projection", "init_projection"]

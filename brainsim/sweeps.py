@@ -30,13 +30,13 @@ import jax
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
-from brainsim import external
 from brainsim import params as param_paths
+from brainsim._src import external
+from brainsim._src.plan import check_dt, check_start, plan
+from brainsim._src.progress import progress_bar
+from brainsim._src.scan import compiled_scan, count_trace
 from brainsim.checks import check_int
 from brainsim.errors import ParamPathError, RunInputError
-from brainsim.plan import check_dt, check_start, plan
-from brainsim.progress import progress_bar
-from brainsim.scan import compiled_scan, count_trace
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,7 +96,7 @@ def sweep(
         and ``state`` are given).
       params, state: start every point from these (give both) instead of
         ``net.init(key(seed))``; the seed then sets only the run's noise.
-      inputs, record, every, reduce: as in `brainsim.simulate.run`; inputs
+      inputs, record, every, reduce: as in `brainsim._src.simulate.run`; inputs
         are shared by all points.
       batch_size: points per compiled call (rounded up to a multiple of the
         device count); default all at once.

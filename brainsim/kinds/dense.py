@@ -15,9 +15,9 @@ import dataclasses
 import jax
 import numpy as np
 
+from brainsim._src.frozen import FrozenArray
 from brainsim.dtypes import float_dtype, param
 from brainsim.errors import WiringError
-from brainsim.frozen import FrozenArray
 from brainsim.kinds.base import Endpoints, Kind, signed_weight
 
 
