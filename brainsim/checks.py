@@ -11,6 +11,7 @@ import math
 import numbers
 
 INT32_MAX = 2**31 - 1
+FLOAT32_MAX = 3.4028234663852886e38  # numpy.finfo(numpy.float32).max: params are float32 by default
 
 
 def check_int(owner: str, name: str, value, minimum: int = 1, error=ValueError,
@@ -25,8 +26,12 @@ def check_int(owner: str, name: str, value, minimum: int = 1, error=ValueError,
 
 def check_real(owner: str, name: str, value, minimum: float | None = None, error=ValueError,
                strict: bool = False) -> float:
-    """``float(value)`` for a finite real number (not a bool) ``>= minimum`` (``>`` if strict)."""
+    """``float(value)`` for a finite real number (not a bool) ``>= minimum`` (``>`` if strict),
+    small enough to be stored as a float32 param (``|value| <= FLOAT32_MAX``)."""
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and abs(value) > FLOAT32_MAX:
+        raise error(f"{owner}: {name}={value!r} exceeds the largest float32 ({FLOAT32_MAX:.3g}), "
+                    "the precision params are stored in")
     if ok and minimum is not None:
         ok = value > minimum if strict else value >= minimum
     if not ok:

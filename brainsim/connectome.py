@@ -66,7 +66,7 @@ class Connectome:
     # -- building ------------------------------------------------------------
     def add(self, name: str, region) -> "Connectome":
         """Add ``region`` under ``name`` (an identifier); returns ``self``."""
-        if not isinstance(name, str) or not _NAME.match(name):
+        if not isinstance(name, str) or not _NAME.fullmatch(name):  # match() would allow "x\n"
             raise WiringError(
                 f"region name {name!r} must be an identifier (letters, digits, _), "
                 "since it is used in paths such as 'name.port'"
@@ -190,7 +190,7 @@ class Connectome:
             other_side = "inputs" if side == "outputs" else "outputs"
             hint = f" ({port!r} is an {other_side[:-1]})" if port in getattr(region, other_side) else ""
             raise WiringError(
-                f"region {region_name!r} has no {side[:-1]} port {port!r}{hint}; "
+                f"{role} {path!r}: region {region_name!r} has no {side[:-1]} port {port!r}{hint}; "
                 f"its {side} are: {sorted(ports)}"
             )
         return region_name, port

@@ -35,7 +35,7 @@ from brainsim._src.validate import check_regions
 from brainsim.checks import INT32_MAX
 from brainsim.connectome import Connectome
 from brainsim.dtypes import param
-from brainsim.errors import WiringError
+from brainsim.errors import RunInputError, WiringError
 from brainsim.kinds import Endpoints
 from brainsim.ports import Port
 from brainsim.projection import Projection, init_projection
@@ -55,6 +55,9 @@ def build(connectome: Connectome, dt: float = 1.0) -> "Network":
     """
     if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not math.isfinite(dt) or dt <= 0:
         raise WiringError(f"dt must be a finite number of ms > 0, got {dt!r}")
+    if not np.finfo(np.float32).tiny <= np.float32(dt) < np.inf:  # params are float32 unless x64
+        raise WiringError(f"dt={dt!r} ms does not fit a float32 param (it would become "
+                          f"{float(np.float32(dt))!r}); pick a dt between 1e-38 and 1e38 ms")
     regions = tuple(connectome.regions.items())
     if not regions:
         raise WiringError("the connectome has no regions; add() some first")
@@ -200,6 +203,11 @@ class Network:
         if not (isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)):
             raise TypeError(
                 f"init needs a typed PRNG key such as jax.random.key(0), got {key!r}"
+            )
+        if overrides is not None and not isinstance(overrides, Mapping):
+            raise RunInputError(
+                f"overrides must map parameter paths to values, e.g. {{'a.tau': 20.0}}, got "
+                f"{overrides!r} ({type(overrides).__name__})"
             )
         k_regions, k_projections, k_run = jax.random.split(key, 3)
         params: dict = {"dt": param(self.dt)}

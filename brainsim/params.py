@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from brainsim._src.external import describe, dtype_of, is_real
+from brainsim._src.external import describe, dtype_of, is_real, overflows
 from brainsim.errors import ParamPathError
 
 
@@ -88,9 +88,14 @@ def _cast(path: str, value, dtype) -> jax.Array:
     ok = is_real(given) or (complex_ok and given is not None and jnp.issubdtype(given, jnp.number))
     if ok:
         try:
-            return jnp.asarray(value, dtype=dtype)
+            cast = jnp.asarray(value, dtype=dtype)
         except (TypeError, ValueError, OverflowError):
-            pass
+            cast = None
+        if cast is not None and overflows(value, cast):
+            raise ParamPathError(f"cannot set {path!r} to {describe(value)}: it overflows {dtype} "
+                                 "(the parameter's dtype) to inf")
+        if cast is not None:
+            return cast
     raise ParamPathError(
         f"cannot set {path!r} to {describe(value)}: a parameter takes real numbers "
         f"(a number or an array of {dtype})"
@@ -143,6 +148,8 @@ def _resolve(params, path: str) -> list[str]:
     """Turn a path into the list of dict keys leading to its node."""
     if not isinstance(path, str) or not path:
         raise ParamPathError(f"a parameter path is a non-empty string, got {path!r}")
+    if "" in path.split("."):  # "a.", ".a", "a..tau": not a shorter path in disguise
+        raise ParamPathError(_unknown(params, path, "an empty name between dots"))
     if "->" in path:
         try:
             top, rest = _resolve_projection(params, path)

@@ -175,7 +175,8 @@ def _run_batch(net, run_plan, paths, init_params, seeds, values, params, state, 
 
 def _seeds(seeds) -> np.ndarray:
     """``seeds`` as a 1-d int array: a non-empty iterable of ints in ``[0, 2**31)``."""
-    if isinstance(seeds, (str, bytes, Mapping)) or not isinstance(seeds, Iterable):
+    if (isinstance(seeds, (str, bytes, Mapping)) or not isinstance(seeds, Iterable)
+            or (isinstance(seeds, (np.ndarray, jax.Array)) and seeds.ndim != 1)):
         raise RunInputError(
             f"seeds must be a non-empty list of ints, such as seeds=range(3) or seeds=[0, 7]; "
             f"got {seeds!r}"
@@ -195,17 +196,41 @@ def _settings(grid, points):
             return {"point": np.arange(1)}, [{}]
         raise RunInputError("give grid= or points=, not both")
     if grid is not None:
-        axes = {path: np.asarray(v) for path, v in grid.items()}
-        for path, v in axes.items():
-            if v.ndim == 0 or len(v) == 0:
-                raise RunInputError(f"grid values for {path!r} must be a non-empty list")
-        combos = itertools.product(*[range(len(v)) for v in axes.values()])
-        settings = [{p: axes[p][i] for p, i in zip(axes, combo)} for combo in combos]
-        return axes, settings
+        if not isinstance(grid, Mapping):
+            raise RunInputError(f"grid must be a dict {{path: list of values}}, got {external.describe(grid)}")
+        values = {path: _grid_values(path, v) for path, v in grid.items()}
+        if not values:
+            raise RunInputError("grid is empty; give at least one {path: values} entry (or leave it out)")
+        combos = itertools.product(*[range(len(v)) for v in values.values()])
+        settings = [{p: values[p][i] for p, i in zip(values, combo)} for combo in combos]
+        return {path: _coordinate(v) for path, v in values.items()}, settings
+    if isinstance(points, (str, bytes, Mapping)) or not isinstance(points, (Sequence, np.ndarray)):
+        raise RunInputError(f"points must be a list of {{path: value}} dicts, got {external.describe(points)}")
     points = list(points)
-    if not points or any(set(pt) != set(points[0]) for pt in points):
+    if not points or not all(isinstance(pt, Mapping) for pt in points) or any(
+            set(pt) != set(points[0]) for pt in points):
         raise RunInputError("points must be a non-empty list of dicts with the same paths")
     return {"point": np.arange(len(points))}, points
+
+
+def _grid_values(path, values) -> list:
+    """The values swept along one grid axis: a non-empty list, tuple, range or array."""
+    if isinstance(values, (np.ndarray, jax.Array)) and values.ndim:
+        values = list(values)
+    if not isinstance(values, (list, tuple, range)) or len(values) == 0:
+        raise RunInputError(f"grid values for {path!r} must be a non-empty list, got "
+                            f"{external.describe(values)}")
+    return list(values)
+
+
+def _coordinate(values: list) -> np.ndarray:
+    """The coordinate of a grid axis: its values as one array (objects if they do not stack)."""
+    try:
+        return np.asarray(values)
+    except (TypeError, ValueError):
+        coordinate = np.empty(len(values), dtype=object)
+        coordinate[:] = values
+        return coordinate
 
 
 def _stack_values(template, settings):

@@ -108,6 +108,19 @@ def is_real(dtype) -> bool:
     return dtype == np.bool_ or jnp.issubdtype(dtype, jnp.integer) or jnp.issubdtype(dtype, jnp.floating)
 
 
+def overflows(value, cast) -> bool:
+    """Whether some finite number of ``value`` became inf in ``cast`` (``value`` cast to a
+    narrower float, e.g. 1e300 to float32); traced values are not checked."""
+    if isinstance(value, jax.core.Tracer) or isinstance(cast, jax.core.Tracer):
+        return False
+    if not jnp.issubdtype(cast.dtype, jnp.inexact) or bool(jnp.all(jnp.isfinite(cast))):
+        return False
+    given = np.asarray(value)
+    if given.dtype.kind in "biu":
+        return True
+    return bool(np.any(np.isfinite(given) & ~np.isfinite(np.asarray(cast))))
+
+
 def _as_array(path, value):
     """``value`` as an array of real numbers, or a RunInputError naming ``path``."""
     if not is_real(dtype_of(value)):
@@ -115,7 +128,12 @@ def _as_array(path, value):
             f"input for {path} must be an array of real numbers (or a function of t), "
             f"got {describe(value)}"
         )
-    return value if hasattr(value, "shape") else jnp.asarray(value)
+    if hasattr(value, "shape"):
+        return value
+    try:  # on the host: jnp.asarray would overflow on ints beyond int32 (without x64)
+        return np.asarray(value)
+    except (TypeError, ValueError):  # tracers in a list
+        return jnp.asarray(value)
 
 
 def _check_function(path, fn, shape) -> None:

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from brainsim._src import delays
+from brainsim._src.external import describe, overflows
 from brainsim.dtypes import float_dtype
 from brainsim.errors import RunInputError
 
@@ -50,8 +51,11 @@ def _fit(value, shape, dtype, where):
     array = np.asarray(value) if not hasattr(value, "shape") else value
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool) or np.iscomplexobj(array):
         raise RunInputError(f"{where}: needs real numbers, got {value!r}")
+    cast = jnp.asarray(array, dtype)
+    if overflows(array, cast):
+        raise RunInputError(f"{where}: {describe(value)} overflows {jnp.dtype(dtype)} to inf")
     try:
-        return jnp.broadcast_to(jnp.asarray(array, dtype), shape)
+        return jnp.broadcast_to(cast, shape)
     except ValueError:
         raise RunInputError(f"{where}: a value of shape {np.shape(array)} does not fit shape {shape}") from None
 

@@ -14,9 +14,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable, Mapping
 
+import jax
 import jax.numpy as jnp
 
 from brainsim.checks import check_int
+from brainsim.dtypes import float_dtype
 from brainsim.errors import RunInputError
 
 REDUCERS: dict[str, Callable] = {
@@ -59,7 +61,25 @@ def plan(net, record, every: int, reduce) -> Recording:
     if len(set(record)) != len(record):
         raise RunInputError(f"record names a port twice: {record}")
     reducers = _reducers(record, reduce)
+    for path, reducer in reducers.items():
+        if callable(reducer):
+            _check_reducer(path, reducer, known[path].shape)
     return Recording(tuple((path, reducers[path]) for path in record), int(every))
+
+
+def _check_reducer(path: str, reducer, shape) -> None:
+    """Trace a reduce function abstractly on the port's array: it must return one real array."""
+    from brainsim._src.external import describe, is_real  # external is a sibling, not a parent
+
+    try:
+        out = jax.eval_shape(reducer, jax.ShapeDtypeStruct(shape, float_dtype()))
+    except Exception as err:
+        raise RunInputError(f"reduce function for {path} failed on an array of shape {shape}: "
+                            f"{type(err).__name__}: {err}") from err
+    if not isinstance(out, jax.ShapeDtypeStruct) or not is_real(out.dtype):
+        raise RunInputError(
+            f"reduce function for {path} must return one array of real numbers, got {describe(out)}"
+        )
 
 
 def _paths(record) -> list[str]:

@@ -16,6 +16,7 @@ import jax
 import numpy as np
 
 from brainsim._src.frozen import FrozenArray
+from brainsim.checks import FLOAT32_MAX
 from brainsim.dtypes import float_dtype, param
 from brainsim.errors import WiringError
 from brainsim.kinds.base import Endpoints, Kind, signed_weight
@@ -60,6 +61,9 @@ class Matrix(Dense):
                 raise WiringError(f"weight= must be a real 2-d matrix, got {w.dtype} of shape {w.shape}")
             if not np.all(np.isfinite(w)):
                 raise WiringError("weight= holds NaN or inf")
+            if w.size and np.max(np.abs(w)) > FLOAT32_MAX:
+                raise WiringError(f"weight= holds {np.max(np.abs(w)):.3g}, beyond the largest float32 "
+                                  f"({FLOAT32_MAX:.3g}) that params are stored in")
             object.__setattr__(self, "weight", FrozenArray(w.astype(np.float64)))
 
     def check(self, ends: Endpoints) -> None:
