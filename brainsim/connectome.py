@@ -14,6 +14,7 @@ delay, required inputs left unconnected) and freezes it into a `Network`.
 
 from __future__ import annotations
 
+import numbers
 import re
 from typing import Mapping
 
@@ -137,7 +138,8 @@ class Connectome:
                 raise WiringError(f"weight= goes with kind='matrix', not kind={kind!r}")
             kind, options = "matrix", {**options, "weight": weight}
         kind = make_kind(kind, {k: v for k, v in options.items() if v is not None})
-        if sign is not None and (isinstance(sign, bool) or sign not in (1, -1)):
+        if sign is not None and (isinstance(sign, bool) or not isinstance(sign, numbers.Integral)
+                                 or sign not in (1, -1)):
             raise WiringError(f"{source} -> {target}: sign must be +1, -1 or None, got {sign!r}")
         source_signs = self._regions[src].signs(src_port)
         if sign is not None and source_signs is not None:

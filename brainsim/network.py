@@ -55,9 +55,11 @@ def build(connectome: Connectome, dt: float = 1.0) -> "Network":
     """
     if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not math.isfinite(dt) or dt <= 0:
         raise WiringError(f"dt must be a finite number of ms > 0, got {dt!r}")
-    if not np.finfo(np.float32).tiny <= np.float32(dt) < np.inf:  # params are float32 unless x64
+    with np.errstate(over="ignore"):
+        stored = np.float32(dt)  # params are float32 unless x64
+    if not np.finfo(np.float32).tiny <= stored < np.inf:
         raise WiringError(f"dt={dt!r} ms does not fit a float32 param (it would become "
-                          f"{float(np.float32(dt))!r}); pick a dt between 1e-38 and 1e38 ms")
+                          f"{float(stored)!r}); pick a dt between 1e-38 and 1e38 ms")
     regions = tuple(connectome.regions.items())
     if not regions:
         raise WiringError("the connectome has no regions; add() some first")

@@ -24,3 +24,13 @@ def x64():
     """Run a test in float64 (for finite-difference gradient checks)."""
     with jax.enable_x64(True):
         yield
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The fuzz suites' table of outcomes (tests/fuzz_support.py), once, for the families that ran."""
+    import sys
+
+    support = sys.modules.get("fuzz_support")
+    if support is not None and any(sum(row.values()) for row in support.TABLE.values()):
+        terminalreporter.write_sep("=", "fuzz outcomes")
+        terminalreporter.write_line(support.table_text())

@@ -291,7 +291,8 @@ def verified_records(folder: Path, port: str, entry: dict, rows_per_chunk: int) 
 def _typed(data: np.ndarray, dtype: str) -> np.ndarray:
     """``data`` viewed as ``dtype`` where ``.npy`` stored it as raw bytes (bfloat16)."""
     dtype = np.dtype(dtype)
-    if data.dtype.kind == "V" and dtype.kind != "V" and data.dtype.itemsize == dtype.itemsize:
+    raw_bytes = np.issubdtype(data.dtype, np.void) and not np.issubdtype(dtype, np.void)
+    if raw_bytes and data.dtype.itemsize == dtype.itemsize:
         return data.view(dtype)
     return data
 

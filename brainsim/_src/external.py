@@ -116,7 +116,7 @@ def overflows(value, cast) -> bool:
     if not jnp.issubdtype(cast.dtype, jnp.inexact) or bool(jnp.all(jnp.isfinite(cast))):
         return False
     given = np.asarray(value)
-    if given.dtype.kind in "biu":
+    if given.dtype == np.bool_ or np.issubdtype(given.dtype, np.integer):
         return True
     return bool(np.any(np.isfinite(given) & ~np.isfinite(np.asarray(cast))))
 
