@@ -57,3 +57,63 @@ def raster(times_ms, ids, ax=None, size=2.0):
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("neuron")
     return ax
+
+
+def connectome(brain, ax=None, positions=None, dt=None):
+    """Regions as nodes, projections as arrows labelled with their kind and delay.
+
+    Drawn from the model itself, so the diagram of an experiment is always the
+    model that ran. ``brain`` is a `Connectome` (delays as given, in ms or
+    steps) or a built `Network` (delays in steps, shown in ms with its ``dt``
+    or the ``dt`` given). Nodes sit on a circle unless ``positions`` maps
+    region names to ``(x, y)``; arrows between the same two regions bend apart,
+    and a projection of a region onto itself is a loop above it.
+    """
+    import matplotlib.patches as patches
+
+    ax = _axes(ax)
+    names = list(brain.regions)
+    if positions is None:
+        angle = np.pi / 2 - 2 * np.pi * np.arange(len(names)) / max(len(names), 1)
+        positions = {n: (np.cos(a), np.sin(a)) for n, a in zip(names, angle)}
+    missing = sorted(set(names) - set(positions))
+    if missing:
+        raise ValueError(f"positions lacks regions {missing}")
+    step_ms = dt if dt is not None else getattr(brain, "dt", None)
+    for p in brain.projections:
+        label = f"{p.kind.label}, {_delay_label(p, step_ms)}"
+        (x0, y0), (x1, y1) = positions[p.src], positions[p.dst]
+        if p.src == p.dst:
+            ax.add_patch(patches.Arc((x0, y0 + 0.16), 0.22, 0.22, theta1=-60, theta2=240, lw=1.0))
+            ax.annotate(label, (x0, y0 + 0.3), ha="center", fontsize="x-small")
+            continue
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                    arrowprops=dict(arrowstyle="-|>", lw=1.0, shrinkA=14, shrinkB=14,
+                                    connectionstyle="arc3,rad=0.15"))
+        # the label sits beside the bent arrow's middle, on the side it bends to
+        mx, my = (x0 + x1) / 2, (y0 + y1) / 2
+        nx, ny = y0 - y1, x1 - x0
+        ax.annotate(label, (mx + 0.08 * nx, my + 0.08 * ny), ha="center", va="center", fontsize="x-small")
+    for name in names:
+        x, y = positions[name]
+        ax.annotate(name, (x, y), ha="center", va="center", fontsize="small",
+                    bbox=dict(boxstyle="round", fc="white", ec="0.3"))
+    xs, ys = np.array([positions[n] for n in names]).T if names else (np.zeros(1), np.zeros(1))
+    ax.set_xlim(xs.min() - 0.5, xs.max() + 0.5)
+    ax.set_ylim(ys.min() - 0.5, ys.max() + 0.6)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return ax
+
+
+def _delay_label(p, step_ms) -> str:
+    """A projection's delay as text: ms if known, steps otherwise (the longest for per-edge)."""
+    per_edge = p.edge_delay is not None or p.edge_delay_ms is not None
+    prefix = "<= " if per_edge else ""
+    if p.delay_ms is not None and p.delay is None:
+        kind = "lag " if p.lag else ""
+        return f"{kind}{prefix}{p.delay_ms:g} ms"
+    if step_ms is not None:
+        return f"{prefix}{p.delay} steps ({p.delay * step_ms:g} ms)" if p.delay != 1 else \
+            f"{prefix}1 step ({step_ms:g} ms)"
+    return f"{prefix}{p.delay} step" + ("" if p.delay == 1 else "s")

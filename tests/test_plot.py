@@ -65,3 +65,25 @@ def test_raster_puts_a_mark_at_each_spike_time_and_id():
     np.testing.assert_array_equal(points.get_offsets(), np.column_stack([times, ids]))
     assert ax.get_xlabel() == "time (ms)" and ax.get_ylabel() == "neuron"
     plt.close(fig)
+
+
+def test_connectome_diagram_is_drawn_from_the_model():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    brain = bs.Connectome()
+    brain.add("ctx", bs.RatePopulation(n=4)).add("cb", bs.RatePopulation(n=4)).add("th", bs.RatePopulation(n=4))
+    brain.connect("ctx.rate", "cb.input", ms=2.0)
+    brain.connect("cb.rate", "ctx.input", delay=3, kind="sparse", fan_in=2)
+    brain.connect("ctx.rate", "ctx.input", delay=1, kind="one_to_one")
+    brain.connect("ctx.rate", "th.input", lag_ms=np.zeros((4, 4)))
+    ax = bs.plot.connectome(brain)
+    texts = sorted(t.get_text() for t in ax.texts)
+    assert [t for t in texts if t in ("ctx", "cb", "th")] == ["cb", "ctx", "th"]
+    assert "dense, 2 ms" in texts and "sparse, 3 steps" in texts and "one_to_one, 1 step" in texts
+    assert "matrix, lag <= 0 ms" in texts or "dense, lag <= 0 ms" in texts
+    arrows = [t for t in ax.texts if getattr(t, "arrow_patch", None) is not None]
+    assert len(arrows) == 3  # one per projection between two regions; the self-loop is an arc
+    net = bs.build(brain, dt=0.5)
+    texts = [t.get_text() for t in bs.plot.connectome(net).texts]
+    assert "dense, 4 steps (2 ms)" in texts and "sparse, 3 steps (1.5 ms)" in texts
