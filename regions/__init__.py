@@ -12,6 +12,7 @@ from regions.critic import Critic
 from regions.hippocampus import Hippocampus
 from regions.loops import cerebro_cerebellar, cortico_basal_ganglia_thalamic
 from regions.neuromodulators import Acetylcholine, Dopamine
+from regions.temporal_basis import TemporalBasis
 from regions.thalamus import Thalamus
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "Hippocampus",
     "InferiorOlive",
     "SpikingCortex",
+    "TemporalBasis",
     "Thalamus",
     "cerebro_cerebellar",
     "cortico_basal_ganglia_thalamic",
