@@ -7,9 +7,12 @@ state ``V_t`` (port ``value``) and emits
 
     delta_t = r_t + gamma V_t - V_{t-1},
 
-keeping ``V_{t-1}`` in its state. Port ``reset`` is 1 on the first step of
-an episode; there the error is the *terminal* error of the episode that
-ended, ``delta_t = r_t - V_{t-1}``: the new state's value is not bootstrapped
+keeping ``V_{t-1}`` in its state. An episode boundary is given either way
+round: port ``done`` is 1 on the *last* step of an episode, as every task
+emits it (wire ``task.done -> vta.done`` as it is, no delay), or port
+``reset`` is 1 on the *first* step of the next. On that first step the
+error is the *terminal* error of the episode that ended,
+``delta_t = r_t - V_{t-1}``: the new state's value is not bootstrapped
 across the boundary, and a reward arriving on that step is credited to the
 last state of the old episode (the action that earned it was taken there). Any
 plasticity rule or region that names the ``rpe`` port receives it.
@@ -37,7 +40,7 @@ with ``ach`` near ``max_gain`` (everything is new) and settles within a few
 
 Params: dopamine ``gamma`` (and ``alpha_plus``, ``alpha_minus``); ACh
 ``tau_fast``, ``tau_slow`` (ms), ``floor``, ``max_gain``. Ports: dopamine inputs
-``reward``, ``value`` (scalar, or (k,)), ``reset``; output ``rpe``. ACh
+``reward``, ``value`` (scalar, or (k,)), ``done`` or ``reset``; output ``rpe``. ACh
 input ``error`` (n); output ``ach`` (scalar).
 """
 
@@ -70,6 +73,7 @@ class Dopamine(Region):
             "reward": Port((), "scalar"),
             "value": Port(self._shape, "scalar"),
             "reset": Port((), "event"),
+            "done": Port((), "event"),
         }
 
     @property
@@ -81,15 +85,16 @@ class Dopamine(Region):
         if self.channels is not None:
             tau = jnp.linspace(0.05, 0.95, self.channels)
             params.update(alpha_plus=param(tau), alpha_minus=param(1.0 - tau))
-        return params, {"previous_value": jnp.zeros(self._shape)}
+        return params, {"previous_value": jnp.zeros(self._shape), "previous_done": jnp.zeros(())}
 
     def step(self, params, state, inputs, ctx):
         value = inputs["value"]
-        bootstrap = params["gamma"] * (1.0 - inputs["reset"]) * value
+        first = jnp.maximum(inputs["reset"], state["previous_done"])  # the first step of an episode
+        bootstrap = params["gamma"] * (1.0 - first) * value
         delta = inputs["reward"] + bootstrap - state["previous_value"]
         if self.channels is not None:
             delta = jnp.where(delta > 0, params["alpha_plus"], params["alpha_minus"]) * delta
-        return {"previous_value": value}, {"rpe": delta}
+        return {"previous_value": value, "previous_done": inputs["done"]}, {"rpe": delta}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -21,6 +21,11 @@ nothing behind, so wire cues through a temporal basis before the critic:
   as in animals; use it where generalisation across delays matters (variable
   intervals, the shape of anticipatory responses).
 
+Size the basis to the interval it must span (cue onset to reward): a basis
+that outlasts the trial lets a fixed inter-trial interval predict the next
+cue, and the burst then leaves the cue too (correct TD, but not the classic
+experiment, whose intervals vary).
+
 A cue's onset is its rising edge (input above 0.5 after a step at or below
 0.5); a new onset restarts the cue's clock. Before any onset the features
 are zero. Params: ``tau`` (ms, microstimulus trace; 333 ms is LSK's decay of

@@ -68,3 +68,40 @@ def test_a_new_trace_time_constant_does_not_recompile():
 def test_bad_bases_are_refused(bad):
     with pytest.raises(ValueError, match="TemporalBasis"):
         TemporalBasis(**bad)
+
+
+def conditioning(basis: bool):
+    """Pavlovian cue -> (temporal basis) -> critic -> dopamine, with the episode boundary
+    wired as every task emits it (task.done -> vta.done, no delay)."""
+    from regions import Critic, Dopamine
+
+    task = bs.tasks.Pavlovian(n_cues=1, iti_steps=5, cue_steps=3, delay_steps=10)
+    span = task.delay_steps + 1  # cue onset to reward; longer, and a fixed ITI would predict the cue
+    brain = bs.Connectome().add("task", task).add("critic", Critic(span if basis else 1)).add("vta", Dopamine())
+    if basis:
+        brain.add("tb", TemporalBasis(n_cues=1, n_basis=span))
+        brain.connect("task.obs", "tb.cue", kind="identity")
+        brain.connect("tb.features", "critic.features", kind="identity")
+    else:  # the obvious wiring: the cue itself, seen only while it is on
+        brain.connect("task.obs", "critic.features", kind="identity")
+    brain.connect("task.reward", "vta.reward", kind="identity")
+    brain.connect("task.done", "vta.done", kind="identity")
+    brain.connect("critic.value", "vta.value", kind="identity")
+    brain.connect("vta.rpe", "critic.rpe", kind="identity", delay=1)
+    net = bs.build(brain)
+    params, state = net.init(jax.random.key(0), overrides={"task.p_reward": 1.0, "critic.eta": 0.5})
+    trials = 400
+    _, trace = net.run(params, state, trials * task.trial_length, record=["vta.rpe"])
+    rpe = np.asarray(trace["vta.rpe"]).reshape(trials, task.trial_length)
+    return rpe, task
+
+
+def test_a_temporal_basis_moves_the_dopamine_burst_from_reward_to_cue():
+    rpe, task = conditioning(basis=True)
+    cue, reward = task.iti_steps, task.reward_step
+    assert rpe[0, reward] == pytest.approx(1.0) and abs(rpe[0, cue]) < 1e-6  # naive: burst at reward
+    late = rpe[-50:]
+    assert late[:, cue].mean() > 0.8 and np.abs(late[:, reward]).max() < 0.1  # trained: burst at cue
+    assert np.abs(np.delete(late, [cue], axis=1)).max() < 0.1  # and nowhere else
+    control, _ = conditioning(basis=False)  # without it nothing spans the cue-reward interval
+    assert abs(control[-50:, cue].mean()) < 0.05 and control[-50:, reward].mean() > 0.9
