@@ -32,6 +32,7 @@ and checkpoint families).
 from __future__ import annotations
 
 import collections
+import os
 import re
 
 import jax
@@ -50,8 +51,12 @@ MINIMUM = {f: 250 for f in FAMILIES}
 
 
 def fuzz(n):
-    """Hypothesis settings of every property here: derandomized, no database, no deadline."""
-    return settings(derandomize=True, max_examples=n, deadline=None, database=None,
+    """Hypothesis settings of every property here: derandomized, no database, no deadline.
+
+    To explore beyond the fixed cases, set ``BRAINSIM_FUZZ_EXPLORE=1`` and pass
+    ``--hypothesis-seed=N``: the cases then follow the seed."""
+    explore = os.environ.get("BRAINSIM_FUZZ_EXPLORE") == "1"
+    return settings(derandomize=not explore, max_examples=n, deadline=None, database=None,
                     suppress_health_check=list(HealthCheck), print_blob=False)
 
 

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import brainsim as bs
+from brainsim.checks import INT32_MAX
 
 SIZES = {"a": 3, "b": 2, "c": 3, "s": 3}
 
@@ -128,7 +129,18 @@ def _expected_steps(kwargs, dt):
 
 
 def check_projection(brain, proj, source, target, kwargs, dt):
-    """An accepted connection, checked against what its arguments promise."""
+    """An accepted connection, checked against what its arguments promise (a delay line too
+    long to index is refused by build, naming the delay, before anything is allocated)."""
+    steps = _expected_steps(kwargs, dt)
+    n_src = brain.regions[proj.src].outputs[proj.src_port].size
+    if np.max(steps) * n_src > INT32_MAX:
+        try:
+            bs.build(brain, dt=dt)
+        except bs.WiringError as err:
+            if "delay" in str(err):
+                return True
+            raise
+        raise Wrong(f"a delay line of {np.max(steps):.3g} steps x {n_src} units was built")
     net = bs.build(brain, dt=dt)
     params, state = net.init(jax.random.key(1))
     p = net.projection[proj.name]
@@ -199,6 +211,8 @@ def _connect_names(source, target, kwargs, mutated):
 @example(("a.rate", "b.input", {"kind": "dense", "scale": 1e300}, ["scale"]))
 @example(("a.rate", "b.input", {"weight": np.full((3, 2), 1e300)}, ["weight"]))
 @example(("a.rate", "b.input", {"kind": "dense", "sign": np.bool_(True)}, ["sign"]))
+@example(("a.rate", "b.input", {"kind": "dense", "ms": 2**31}, ["ms"]))  # found in CI: refused at build
+@example(("a.rate", "b.input", {"kind": "dense", "delay": 2**31 - 1}, ["delay"]))
 def test_connect(case):
     source, target, kwargs, mutated = case
     brain = fresh_brain()
