@@ -134,7 +134,7 @@ class Connectome:
         src, src_port = self._resolve(source, "outputs", "source")
         dst, dst_port = self._resolve(target, "inputs", "target")
         if weight is not None:
-            if kind not in ("dense", "matrix"):
+            if not (isinstance(kind, str) and kind in ("dense", "matrix")):
                 raise WiringError(f"weight= goes with kind='matrix', not kind={kind!r}")
             kind, options = "matrix", {**options, "weight": weight}
         kind = make_kind(kind, {k: v for k, v in options.items() if v is not None})

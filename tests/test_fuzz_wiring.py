@@ -211,6 +211,7 @@ def _connect_names(source, target, kwargs, mutated):
 @example(("a.rate", "b.input", {"kind": "dense", "scale": 1e300}, ["scale"]))
 @example(("a.rate", "b.input", {"weight": np.full((3, 2), 1e300)}, ["weight"]))
 @example(("a.rate", "b.input", {"kind": "dense", "sign": np.bool_(True)}, ["sign"]))
+@example(("a.rate", "b.input", {"kind": np.array([]), "weight": np.zeros((3, 2))}, ["kind"]))
 @example(("a.rate", "b.input", {"kind": "dense", "ms": 2**31}, ["ms"]))  # found in CI: refused at build
 @example(("a.rate", "b.input", {"kind": "dense", "delay": 2**31 - 1}, ["delay"]))
 def test_connect(case):
