@@ -217,6 +217,7 @@ def check_run(kwargs, result):
 
 @fuzz(320)
 @given(run_call())
+@example(({"steps": 4, "record": None, "reduce": {"a.rate": "mean"}}, "record"))  # found in CI
 @example(({"steps": 1, "record": ()}, "steps"))  # found in CI: another length is fine without drive arrays
 @example(({"steps": 3, "record": ["a.rate"], "inputs": {"a.input": drive_fn}}, "steps"))
 @example(({"steps": T, "record": ["a.rate"], "reduce": raising_reducer}, "reduce"))

@@ -169,7 +169,7 @@ def check_projection(brain, proj, source, target, kwargs, dt):
     for leaf in jax.tree_util.tree_leaves(weights):
         if not np.all(np.isfinite(np.asarray(leaf))):
             raise Wrong(f"finite arguments gave non-finite params {weights}")
-    if "weight" in kwargs:
+    if kwargs.get("weight") is not None:  # weight=None is the default: no matrix
         close(weights["weight"], np.asarray(kwargs["weight"], np.float64).astype(np.float32))
     if isinstance(p.kind, bs.Sparse):
         index = np.asarray(state["projections"][proj.name]["index"])

@@ -107,7 +107,8 @@ def _reducers(record: list[str], reduce) -> dict:
     elif isinstance(reduce, Mapping):
         extra = set(reduce) - set(record)
         if extra:
-            raise RunInputError(f"reduce names ports that are not recorded: {sorted(extra)}")
+            raise RunInputError(f"reduce names ports that are not recorded (record= does not list them): "
+                                f"{sorted(extra)}")
         reducers = {path: reduce.get(path) for path in record}
     else:
         raise RunInputError(f"reduce must be a name, a function or a dict, got {reduce!r}")

@@ -33,7 +33,7 @@ class Sparse(Kind):
     shorthand = "sparse"
 
     def __post_init__(self):
-        check_int("a sparse projection", "fan_in", self.fan_in, error=WiringError)
+        check_int("kind='sparse'", "fan_in", self.fan_in, error=WiringError)
 
     def check(self, ends: Endpoints) -> None:
         if self.fan_in > ends.n_src:
