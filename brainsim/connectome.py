@@ -133,11 +133,7 @@ class Connectome:
         """
         src, src_port = self._resolve(source, "outputs", "source")
         dst, dst_port = self._resolve(target, "inputs", "target")
-        if weight is not None:
-            if not (isinstance(kind, str) and kind in ("dense", "matrix")):
-                raise WiringError(f"weight= goes with kind='matrix', not kind={kind!r}")
-            kind, options = "matrix", {**options, "weight": weight}
-        kind = make_kind(kind, {k: v for k, v in options.items() if v is not None})
+        kind = make_kind(kind, {k: v for k, v in {**options, "weight": weight}.items() if v is not None})
         if sign is not None and (isinstance(sign, bool) or not isinstance(sign, numbers.Integral)
                                  or sign not in (1, -1)):
             raise WiringError(f"{source} -> {target}: sign must be +1, -1 or None, got {sign!r}")

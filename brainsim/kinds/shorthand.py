@@ -2,7 +2,8 @@
 
 The string names a kind class by its ``shorthand`` and the other keyword
 arguments of ``connect`` that the class declares as fields make it:
-``kind="sparse", fan_in=8`` is ``kind=Sparse(fan_in=8)``.
+``kind="sparse", fan_in=8`` is ``kind=Sparse(fan_in=8)``, and ``weight=W`` (with the
+default ``"dense"``) is ``kind=Matrix(W)``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ def make_kind(kind, options: dict) -> Kind:
         raise WiringError(
             f"unknown projection kind {kind!r}; choose from {sorted(BY_NAME)} or pass a brainsim.Kind"
         )
+    if kind == "dense" and "weight" in options:  # a dense projection from given weights
+        kind = "matrix"
     cls = BY_NAME[kind]
     foreign = sorted(set(options) - set(options_of(cls)))
     if foreign:
