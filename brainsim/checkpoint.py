@@ -212,7 +212,8 @@ def _check_checksums(folder: Path, index: dict) -> None:
     saved, actual = index["checksums"], field_checksums(index)
     for name in actual:
         if name not in saved:
-            fail(folder, name, "has no checksum (it was added after the checkpoint was written)")
+            fail(folder, name, "has no entry in 'checksums' (a field added, or checksums edited, "
+                 "after the checkpoint was written)")
         if saved[name] != actual[name]:
             fail(folder, name, "does not match its checksum (the file was edited or damaged)")
     for name in saved:

@@ -315,7 +315,7 @@ def test_other_resume_fields_are_type_checked(field, value, problem, partial, mo
      "'file' does not match its checksum"),
     (lambda index: index.update(file="../x"), "'file' is '../x'"),
     (lambda index: index["meta"].pop("provenance"), r"'meta\.provenance' is missing"),
-    (lambda index: index["meta"].update(extra=1), r"'meta\.extra' has no checksum"),
+    (lambda index: index["meta"].update(extra=1), r"'meta\.extra' has no entry in 'checksums'"),
     (lambda index: index["meta"]["run"].update(steps=80), r"'meta\.run' does not match"),
     (lambda index: index.update(checksums="x"), "'checksums' is not"),
     (lambda index: index.update(meta=[]), r"'meta' is \[\] \(list\), not an object"),

@@ -129,11 +129,16 @@ def _check_same_run(path, meta, identity):
     if not isinstance(saved, dict):
         checkpoints.fail(path, "meta.run", f"is {checkpoints.shown(saved)}, not an object "
                          "(was this checkpoint written by a chunked run?)")
-    differs = [k for k in identity if saved.get(k) != identity[k]]
+    missing = [k for k in identity if k not in saved]
+    if missing:
+        checkpoints.fail(path, "meta.run", f"lacks {', '.join(missing)} (the file was edited or "
+                         "damaged; start a new checkpoint)")
+    differs = [k for k in identity if saved[k] != identity[k]]
     if differs:
         raise checkpoints.CheckpointError(
             f"checkpoint {path} belongs to another run: its {', '.join(differs)} differ "
-            "from this call's; resume with the same network, params, initial state, inputs, "
+            f"from this call's (as meta.run in {checkpoints.INDEX} records them); resume with the "
+            "same network, params, initial state, inputs, "
             "steps, chunk and record plan, or start a new checkpoint"
         )
 
@@ -269,7 +274,7 @@ def verified_records(folder: Path, port: str, entry: dict, rows_per_chunk: int) 
             "written and cannot be recovered (start a new checkpoint)")
     try:  # "r", not "r+": numpy would pad a short file with zeros
         data = np.load(target, mmap_mode="r")
-    except (OSError, ValueError, EOFError) as err:
+    except Exception as err:  # a damaged header fails in numpy's parser: ValueError, SyntaxError, TokenError...
         raise checkpoints.CheckpointError(
             f"checkpoint {folder.parent}: {name} is truncated or unreadable: {err}") from None
     expected = (tuple(entry["shape"]), np.dtype(entry["dtype"]))
