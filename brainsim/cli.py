@@ -8,7 +8,8 @@ never imported by the engine) that defines a frozen dataclass ``Config`` and
 ``run(config, out_dir) -> metrics``. Every field of ``Config`` becomes a flag
 (``--seed 3``, ``--steps 4000``). Results go to ``runs/NAME`` unless ``--out``
 says otherwise: ``run.json`` (seed, config, versions), ``metrics.json`` and
-the experiment's figures.
+the experiment's figures. An experiment's criteria (`brainsim.criteria`) are
+printed as a table at the end.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import sys
 import time
 import typing
 
-from brainsim import run_folders
+from brainsim import criteria, run_folders
 
 
 def experiment_names() -> list[str]:
@@ -31,11 +32,14 @@ def experiment_names() -> list[str]:
 
 
 def load(name: str):
-    """The experiment module ``experiments.<name>``, with a clear error if unknown."""
+    """The experiment module ``experiments.<name>`` (``dopamine-td`` names ``dopamine_td``),
+    with a clear error if unknown."""
     names = experiment_names()
-    if name not in names:
-        raise SystemExit(f"brainsim: unknown experiment {name!r}; available: {', '.join(names)}")
-    return importlib.import_module(f"experiments.{name}")
+    module = name.replace("-", "_")
+    if module not in names:
+        shown = ", ".join(n.replace("_", "-") for n in names)
+        raise SystemExit(f"brainsim: unknown experiment {name!r}; available: {shown}")
+    return importlib.import_module(f"experiments.{module}")
 
 
 def config_parser(config_cls, prog: str) -> argparse.ArgumentParser:
@@ -64,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     if command == "list":
         for name in experiment_names():
             doc = (load(name).__doc__ or "").strip().splitlines()
-            print(f"{name:24s} {doc[0] if doc else ''}")
+            print(f"{name.replace('_', '-'):24s} {doc[0] if doc else ''}")
         return 0
     if command != "run" or not rest:
         print(__doc__.strip(), file=sys.stderr)
@@ -72,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     name, flags = rest[0], rest[1:]
     module = load(name)
     args = config_parser(module.Config, f"brainsim run {name}").parse_args(flags)
+    name = name.replace("_", "-")
     out_dir = args.out or f"runs/{name}"
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(module.Config)}
     config = module.Config(**values)
@@ -80,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     metrics = module.run(config, out)
     metrics = {**metrics, "wall_time_s": round(time.perf_counter() - began, 3)}
     run_folders.write_json(out / "metrics.json", metrics)
+    if metrics.get("criteria"):
+        print(criteria.table(metrics["criteria"]))
     print(f"wrote {out}/metrics.json and figures in {time.perf_counter() - began:.1f} s")
     return 0
 

@@ -6,6 +6,8 @@ when ``None``) and returns the axes, so panels compose into any figure.
 
 from __future__ import annotations
 
+import collections
+
 import numpy as np
 
 
@@ -80,20 +82,28 @@ def connectome(brain, ax=None, positions=None, dt=None):
     if missing:
         raise ValueError(f"positions lacks regions {missing}")
     step_ms = dt if dt is not None else getattr(brain, "dt", None)
+    pairs = collections.Counter((p.src, p.dst) for p in brain.projections)
+    seen = collections.Counter()
     for p in brain.projections:
         label = f"{p.kind.label}, {_delay_label(p, step_ms)}"
+        if pairs[p.src, p.dst] > 1:  # several projections between the same two regions: name the ports
+            label = f"{p.src_port} -> {p.dst_port}: {label}"
+        nth = seen[p.src, p.dst]
+        seen[p.src, p.dst] += 1
         (x0, y0), (x1, y1) = positions[p.src], positions[p.dst]
         if p.src == p.dst:
             ax.add_patch(patches.Arc((x0, y0 + 0.16), 0.22, 0.22, theta1=-60, theta2=240, lw=1.0))
-            ax.annotate(label, (x0, y0 + 0.3), ha="center", fontsize="x-small")
+            ax.annotate(label, (x0, y0 + 0.3 + 0.1 * nth), ha="center", fontsize="x-small")
             continue
+        bend = 0.15 + 0.3 * nth  # the n-th arrow of a pair bends further out
         ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
                     arrowprops=dict(arrowstyle="-|>", lw=1.0, shrinkA=14, shrinkB=14,
-                                    connectionstyle="arc3,rad=0.15"))
+                                    connectionstyle=f"arc3,rad={bend}"))
         # the label sits beside the bent arrow's middle, on the side it bends to
         mx, my = (x0 + x1) / 2, (y0 + y1) / 2
         nx, ny = y0 - y1, x1 - x0
-        ax.annotate(label, (mx + 0.08 * nx, my + 0.08 * ny), ha="center", va="center", fontsize="x-small")
+        ax.annotate(label, (mx + bend * 0.55 * nx, my + bend * 0.55 * ny), ha="center", va="center",
+                    fontsize="x-small")
     for name in names:
         x, y = positions[name]
         ax.annotate(name, (x, y), ha="center", va="center", fontsize="small",

@@ -87,3 +87,22 @@ def test_connectome_diagram_is_drawn_from_the_model():
     net = bs.build(brain, dt=0.5)
     texts = [t.get_text() for t in bs.plot.connectome(net).texts]
     assert "dense, 4 steps (2 ms)" in texts and "sparse, 3 steps (1.5 ms)" in texts
+
+
+def test_connectome_diagram_tells_apart_projections_between_the_same_regions():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from regions import Dopamine
+
+    brain = bs.Connectome().add("task", bs.tasks.Pavlovian()).add("vta", Dopamine())
+    brain.connect("task.reward", "vta.reward", kind="identity")
+    brain.connect("task.done", "vta.done", kind="identity", delay=2)
+    ax = bs.plot.connectome(brain)
+    texts = [t.get_text() for t in ax.texts]
+    assert "reward -> reward: identity, 0 steps" in texts and "done -> done: identity, 2 steps" in texts
+    arrows = [t.arrow_patch for t in ax.texts if getattr(t, "arrow_patch", None) is not None]
+    bends = sorted(a.get_connectionstyle().rad for a in arrows)
+    assert len(bends) == 2 and bends[1] > bends[0]  # drawn apart, not on top of each other
+    labels = [t.get_position() for t in ax.texts if " -> " in t.get_text()]
+    assert labels[0] != labels[1]

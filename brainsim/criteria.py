@@ -1,0 +1,78 @@
+"""The criteria of a reproduction: measured per seed, held against the published target.
+
+Every experiment's ``metrics.json`` keeps each criterion of its issue under
+``"criteria"`` in one form (shared/EXPERIMENTS.md)::
+
+    {"value": 0.91, "target": ">= 0.8", "pass": true, "seeds": [0.90, 0.93, ...], "spread": 0.01}
+
+``value`` is the mean over seeds (or the one value of a criterion measured
+once), ``spread`` their standard deviation, and ``pass`` compares ``value``
+with ``target``: a comparison (``>=``, ``<=``, ``>``, ``<``) and a number.
+A criterion that came out NaN fails. Effect sizes without a target go
+under ``"effects"`` as `effect` (mean, std, a 95% t-interval, the seeds).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+
+import numpy as np
+
+COMPARISONS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
+
+# two-sided 95% Student t quantiles by degrees of freedom (1-10); beyond, the normal's 1.96
+_T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228)
+
+
+def parse_target(target: str) -> tuple[str, float]:
+    """``">= 0.8"`` -> ``(">=", 0.8)``; a clear ValueError for anything else."""
+    if isinstance(target, str):
+        text = target.strip()
+        for symbol in sorted(COMPARISONS, key=len, reverse=True):
+            if text.startswith(symbol):
+                try:
+                    return symbol, float(text[len(symbol):])
+                except ValueError:
+                    break
+    raise ValueError(f"a criterion's target is a comparison and a number, such as '>= 0.8' or "
+                     f"'< 0.1'; got {target!r}")
+
+
+def criterion(per_seed, target: str) -> dict:
+    """A criterion measured on each seed (a list) or once (a number), against ``target``."""
+    symbol, bound = parse_target(target)
+    values = np.atleast_1d(np.asarray(per_seed, dtype=np.float64))
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(f"a criterion needs one value per seed; got shape {values.shape}")
+    value = float(values.mean())
+    passed = not math.isnan(value) and bool(COMPARISONS[symbol](value, bound))
+    out = {"value": value, "target": target, "pass": passed}
+    if values.size > 1:
+        out.update(seeds=values.tolist(), spread=float(values.std(ddof=1)))
+    return out
+
+
+def effect(per_seed) -> dict:
+    """Mean, standard deviation and 95% t-interval of an effect over seeds."""
+    values = np.asarray(per_seed, dtype=np.float64).ravel()
+    mean = float(values.mean())
+    if values.size < 2:
+        return {"mean": mean, "seeds": values.tolist()}
+    std = float(values.std(ddof=1))
+    dof = values.size - 1
+    half = (_T95[dof - 1] if dof <= len(_T95) else 1.96) * std / math.sqrt(values.size)
+    return {"mean": mean, "std": std, "ci95": [mean - half, mean + half], "seeds": values.tolist()}
+
+
+def table(criteria: dict) -> str:
+    """The criteria as a plain-text table: name, value (± spread), target, pass."""
+    width = max([len(name) for name in criteria] + [9])
+    lines = [f"{'criterion':{width}s}  {'value':>17s}  {'target':>10s}  pass"]
+    for name, c in criteria.items():
+        spread = f" ± {c['spread']:.3f}" if "spread" in c else ""
+        lines.append(f"{name:{width}s}  {c['value']:>8.3f}{spread:>9s}  {c['target']:>10s}  "
+                     f"{'yes' if c['pass'] else 'NO'}")
+    passed = sum(bool(c["pass"]) for c in criteria.values())
+    lines.append(f"{passed} of {len(criteria)} criteria met")
+    return "\n".join(lines)
