@@ -156,6 +156,9 @@ class Connectome:
                 delay, ms, source, target, (ends.n_src, ends.n_dst), lag)
         else:
             (steps, delay_ms), edge_steps, edge_ms = _check_delay(delay, ms, source, target), None, None
+        if src == dst and delay_ms is None and edge_ms is None and np.max(steps) == 0:
+            raise ends.error(f"a region's input cannot read its own output of the same step (a cycle "
+                             f"without delay); add delay=1: brain.connect('{source}', '{target}', delay=1)")
         if plasticity is not None:
             _check_plasticity(plasticity, kind, edge_steps is not None or edge_ms is not None,
                               source, target)

@@ -214,6 +214,7 @@ def _connect_names(source, target, kwargs, mutated):
 @example(("a.rate", "b.input", {"kind": np.array([]), "weight": np.zeros((3, 2))}, ["kind"]))
 @example(("a.rate", "b.input", {"kind": "dense", "ms": 2**31}, ["ms"]))  # found in CI: refused at build
 @example(("a.rate", "b.input", {"kind": "dense", "delay": 2**31 - 1}, ["delay"]))
+@example(("b.rate", "b.input", {"kind": "dense"}, ["source"]))  # found exploring seed 14: refused at connect
 def test_connect(case):
     source, target, kwargs, mutated = case
     brain = fresh_brain()

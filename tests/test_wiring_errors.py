@@ -77,9 +77,13 @@ def test_cycle_without_delay_is_named_with_a_fix():
     assert "delay=1" in message
 
 
-def test_zero_delay_self_loop_is_a_cycle():
+def test_zero_delay_self_loop_is_refused_where_it_is_made():
     brain = bs.Connectome().add("a", bs.RatePopulation(n=3))
-    brain.connect("a.rate", "a.input")
+    with pytest.raises(bs.WiringError, match=r"a\.rate -> a\.input: .*cycle without delay.*delay=1"):
+        brain.connect("a.rate", "a.input")
+    with pytest.raises(bs.WiringError, match="1 step or more"):
+        brain.connect("a.rate", "a.input", delay=np.zeros((3, 3), int))  # per-edge, all zero
+    brain.connect("a.rate", "a.input", ms=0.0)  # in ms: steps are known only at build
     with pytest.raises(bs.WiringError, match=r"a -> a"):
         bs.build(brain)
 
