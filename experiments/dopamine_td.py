@@ -54,7 +54,7 @@ from tqdm.auto import tqdm
 
 import brainsim as bs
 from brainsim import criteria
-from regions import Critic, Dopamine, TemporalBasis
+from regions import td_conditioning
 
 P_REWARD = (0.0, 0.25, 0.5, 0.75, 1.0)
 CONDITIONS = ("td", "frozen critic", "no basis")
@@ -97,23 +97,7 @@ def task_of(c: Config) -> bs.tasks.Pavlovian:
 
 def connectome(c: Config, basis: bool = True) -> bs.Connectome:
     """task -> (temporal basis) -> critic -> dopamine, and dopamine back to the critic."""
-    task = task_of(c)
-    span = c.delay_steps + 1  # a basis that outlasts the trial would let the fixed ITI predict the cue
-    brain = bs.Connectome().add("task", task)
-    if basis:
-        brain.add("tb", TemporalBasis(n_cues=task.n_cues, n_basis=span))
-        brain.add("critic", Critic(task.n_cues * span))
-        brain.connect("task.obs", "tb.cue", kind="identity")
-        brain.connect("tb.features", "critic.features", kind="identity")
-    else:
-        brain.add("critic", Critic(task.n_cues))
-        brain.connect("task.obs", "critic.features", kind="identity")
-    brain.add("vta", Dopamine())
-    brain.connect("task.reward", "vta.reward", kind="identity")
-    brain.connect("task.done", "vta.done", kind="identity")
-    brain.connect("critic.value", "vta.value", kind="identity")
-    brain.connect("vta.rpe", "critic.rpe", kind="identity", delay=1)
-    return brain
+    return td_conditioning(task_of(c), span=c.delay_steps + 1, basis=basis)
 
 
 def _trials(net, params, state, c: Config, n: int):

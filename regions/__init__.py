@@ -10,7 +10,7 @@ from regions.cerebellum import Cerebellum, InferiorOlive, participation_ratio
 from regions.cortex import Cortex, SpikingCortex
 from regions.critic import Critic
 from regions.hippocampus import Hippocampus
-from regions.loops import cerebro_cerebellar, cortico_basal_ganglia_thalamic
+from regions.loops import cerebro_cerebellar, cortico_basal_ganglia_thalamic, td_conditioning
 from regions.neuromodulators import Acetylcholine, Dopamine
 from regions.temporal_basis import TemporalBasis
 from regions.thalamus import Thalamus
@@ -30,4 +30,5 @@ __all__ = [
     "cerebro_cerebellar",
     "cortico_basal_ganglia_thalamic",
     "participation_ratio",
+    "td_conditioning",
 ]

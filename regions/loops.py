@@ -17,6 +17,11 @@ that trains the critic and the cortico-striatal synapses (Alexander, DeLong
 
 Both take their cortical drive at ``ctx.input``; all delays are in ms and
 are resolved by ``brainsim.build(brain, dt)``.
+
+`td_conditioning` — a trial task's cues -> temporal basis -> striatal
+critic -> dopamine -> critic: the temporal-difference account of
+conditioning (Schultz, Dayan & Montague 1997), scalar or distributional
+(Dabney et al. 2020), with the episode boundary wired as tasks emit it.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from regions.cerebellum import Cerebellum, InferiorOlive
 from regions.cortex import Cortex
 from regions.critic import Critic
 from regions.neuromodulators import Dopamine
+from regions.temporal_basis import TemporalBasis
 from regions.thalamus import Thalamus
 
 
@@ -83,6 +89,39 @@ def cortico_basal_ganglia_thalamic(n_ctx: int = 64, channels: int = 4, per_chann
     brain.connect("critic.value", "vta.value", kind="identity")
     brain.connect("vta.rpe", "critic.rpe", kind="identity", delay=1)
     brain.connect("vta.rpe", "bg.dopamine", kind="identity", delay=1)
+    return brain
+
+
+def td_conditioning(task, span: int, channels: int | None = None, basis: bool = True) -> bs.Connectome:
+    """``task.obs`` (its cues) -> ``tb`` -> ``critic`` -> ``vta`` -> ``critic``, and the task's
+    reward and episode ends into ``vta``.
+
+    Args:
+      task: a task region with ports ``obs`` (one unit per cue), ``reward`` and ``done``.
+      span: steps the temporal basis spans after each cue's onset; make it the cue-reward
+        interval plus one (longer, and a fixed inter-trial interval predicts the next cue).
+      channels: ``None`` for scalar dopamine, or the number of distributional channels,
+        each with its own value (critic) and asymmetry (``vta.alpha_plus``/``alpha_minus``).
+      basis: ``False`` wires the cues straight into the critic (a control: a cue seen only
+        while it is on cannot predict a later reward).
+
+    The RPE returns to the critic one step late (``Critic.rpe_delay`` = 1), the only delay.
+    """
+    n_cues = task.n_obs
+    brain = bs.Connectome().add("task", task)
+    if basis:
+        brain.add("tb", TemporalBasis(n_cues=n_cues, n_basis=span))
+        brain.add("critic", Critic(n_cues * span, channels=channels))
+        brain.connect("task.obs", "tb.cue", kind="identity")
+        brain.connect("tb.features", "critic.features", kind="identity")
+    else:
+        brain.add("critic", Critic(n_cues, channels=channels))
+        brain.connect("task.obs", "critic.features", kind="identity")
+    brain.add("vta", Dopamine(channels=channels))
+    brain.connect("task.reward", "vta.reward", kind="identity")
+    brain.connect("task.done", "vta.done", kind="identity")
+    brain.connect("critic.value", "vta.value", kind="identity")
+    brain.connect("vta.rpe", "critic.rpe", kind="identity", delay=1)
     return brain
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import brainsim as bs
-from brainsim.tasks import ContextDecision, DelayedMatch, Pavlovian, PerceptualDecision
+from brainsim.tasks import ContextDecision, DelayedMatch, Pavlovian, PerceptualDecision, VariableReward
 
 SCORED = {
     "perceptual": PerceptualDecision(),
@@ -15,7 +15,7 @@ SCORED = {
     "match": DelayedMatch(),
     "non_match": DelayedMatch(n_stimuli=4, non_match=True),
 }
-TASKS = {**SCORED, "pavlovian": Pavlovian(n_cues=2)}
+TASKS = {**SCORED, "pavlovian": Pavlovian(n_cues=2), "variable_reward": VariableReward()}
 
 
 @pytest.mark.parametrize("name", list(TASKS))
@@ -151,6 +151,24 @@ def test_pavlovian_rewards_follow_the_cue_probability_whatever_the_agent_does(ke
     params_net = bs.set(params_net, "task.p_reward", jnp.array([1.0, 1.0]))
     _, trace = net.run(params_net, state, 10 * task.trial_length, record=["task.reward"])
     assert np.asarray(trace["task.reward"]).sum() == 10  # one reward per trial, unconditionally
+
+
+def test_variable_reward_magnitudes_follow_their_probabilities(key):
+    task = VariableReward()
+    batch = task.trials(task.task_params(), key, 20_000)
+    rewards = np.asarray(batch["rewards"])
+    assert np.all(np.delete(rewards, task.reward_step, axis=1) == 0)  # only at the reward step
+    given = rewards[:, task.reward_step]
+    magnitudes = np.asarray(bs.tasks.variable_reward.DABNEY_MAGNITUDES)
+    assert np.all(np.isin(given, magnitudes.astype(np.float32)))
+    p = np.asarray(bs.tasks.variable_reward.DABNEY_PROBABILITIES)
+    p = p / p.sum()
+    counts = np.array([(given == np.float32(m)).sum() for m in magnitudes])
+    assert np.all(np.abs(counts / 20_000 - p) < 4 * np.sqrt(p * (1 - p) / 20_000))
+    cue = np.asarray(batch["inputs"])[0, :, 0]
+    assert cue.tolist() == [0] * task.iti_steps + [1] * task.cue_steps + [0] * (task.delay_steps - task.cue_steps + 1)
+    probe = bs.set(bs.set(task.task_params(), "probabilities", jnp.eye(7)[3]), "magnitudes", jnp.full(7, 4.2))
+    assert np.all(np.asarray(task.trials(probe, key, 50)["rewards"])[:, task.reward_step] == np.float32(4.2))
 
 
 def agent_loop(task, n_actions, oracle):
@@ -339,7 +357,8 @@ def test_closed_loop_with_a_trivial_brain_stays_well_formed(name, key):
     _, trace = net.run(params, state, 1000, record=record, check_finite=True)
     chex.assert_shape(trace["task.obs"], (1000, *task.outputs["obs"].shape))
     rewards, done = np.asarray(trace["task.reward"]), np.asarray(trace["task.done"])
-    assert np.all((rewards >= 0) & (rewards <= 1)) and set(np.unique(done)) <= {0.0, 1.0}
+    high = float(np.max(params["task"]["magnitudes"])) if "magnitudes" in params["task"] else 1.0
+    assert np.all((rewards >= 0) & (rewards <= high)) and set(np.unique(done)) <= {0.0, 1.0}
     assert done.sum() >= 1  # episodes or trials do end
 
 

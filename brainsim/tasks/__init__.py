@@ -15,6 +15,7 @@ from brainsim.tasks.reaching import Reaching
 from brainsim.tasks.switching import ContextSwitching
 from brainsim.tasks.trial_task import TrialTask
 from brainsim.tasks.two_step import TwoStep
+from brainsim.tasks.variable_reward import VariableReward
 
 __all__ = [
     "Bandit",
@@ -28,4 +29,5 @@ __all__ = [
     "Reaching",
     "TrialTask",
     "TwoStep",
+    "VariableReward",
 ]
