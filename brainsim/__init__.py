@@ -12,7 +12,8 @@
 """
 
 from brainsim import (
-    cpu,  # first: honours BRAINSIM_CPU_THREADS before any JAX computation
+    analysis,
+    cpu,  # before any module that computes with JAX: honours BRAINSIM_CPU_THREADS
     kinds,
     plasticity,
     plot,
@@ -93,6 +94,7 @@ __all__ = [
     "check_exc_fraction",
     "check_int",
     "check_real",
+    "analysis",
     "kinds",
     "param",
     "signed_weight",

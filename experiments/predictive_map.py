@@ -47,7 +47,14 @@ Measured, for each seed:
 
 The figures show place fields, the SR's leading eigenvectors on the open
 field, and value maps before and after revaluation. Full size (5 seeds) on
-2 CPU cores: about two minutes.
+2 CPU cores: about a minute.
+
+Reported unmet: the open-room reading of the wall criterion. Fields of cells
+two apart in the open room correlate 0.39 (the closed-form SR of the walk
+gives the same), below the 0.5 that one reading of the issue asks; the
+within-room reading (the same distance, the same side of the wall) gives
+0.65 and passes. Larger discounts raise the open-room figure only to 0.44
+(gamma 0.98) and 0.45 (0.99).
 """
 
 from __future__ import annotations
@@ -114,7 +121,7 @@ def room(wall: bool) -> tuple[str, ...]:
 
 def cells_of(task) -> list[tuple[int, int]]:
     """Free cells in the order of the place code: (layout row, column)."""
-    return [(r, c) for r, row in enumerate(task.layout) for c, ch in enumerate(row) if ch != "#"]
+    return task.cells
 
 
 def explorer(task) -> bs.Connectome:
@@ -152,7 +159,7 @@ def with_critics(brain: bs.Connectome, n: int) -> bs.Connectome:
 
 def analytic_sr(task, gamma: float, probabilities) -> np.ndarray:
     """``(I - gamma T)^-1`` of the walk with move ``probabilities`` (resets ignored)."""
-    nxt = task._tables["next"]
+    nxt = task.successors
     T = np.zeros((task.n_cells, task.n_cells))
     for i in range(task.n_cells):
         for move, j in enumerate(nxt[i]):
@@ -188,9 +195,11 @@ def wall_measures(c: Config, seed: int) -> dict:
     across = [((r, left), (r, right)) for r in WALL_ROWS]
     same_side = [((r, left - 2), (r, left)) for r in WALL_ROWS] + [((r, right), (r, right + 2)) for r in WALL_ROWS]
     reference = analytic_sr(open_, c.gamma_sr, [0.25] * 4)
+    # away from the goal corner, where arrival restarts the walk (the closed form walks on)
+    away = [i for i, (r, col) in enumerate(cells_of(open_)) if abs(r - SIDE) + abs(col - SIDE) >= 4]
+    error = np.abs(Mo - reference)[np.ix_(away, away)].max() / np.abs(reference).max()
     return {"across": field_correlation(Mw, walled, across), "same_side": field_correlation(Mw, walled, same_side),
-            "open": field_correlation(Mo, open_, across), "M_walled": Mw, "M_open": Mo,
-            "open_error": float(np.abs(Mo - reference).max() / np.abs(reference).max())}
+            "open": field_correlation(Mo, open_, across), "M_walled": Mw, "M_open": Mo, "open_error": float(error)}
 
 
 def skew_measures(c: Config, seed: int) -> dict:
@@ -307,7 +316,7 @@ def run(config: Config, out_dir) -> dict:
         "sr_reward_latency_trials": criteria.effect(m["sr"]),
         "td_reward_latency_trials": criteria.effect(m["td"]),
         "sr_transition_latency_trials": criteria.effect(m["transition"]),
-        "learned_sr_max_error_vs_analytic_open_room": criteria.effect(m["open_error"]),
+        "learned_sr_max_error_frac_of_peak_vs_closed_form_open_room": criteria.effect(m["open_error"]),
         "trial_steps": c.trial_steps,
     }
     figures(c, results, seeds, progress, out)

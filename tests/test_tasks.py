@@ -240,6 +240,16 @@ def test_walls_block_moves(key):
     np.testing.assert_array_equal(trace["task.position"], [0, 0, 0])
 
 
+def test_successors_and_cells_describe_the_layout():
+    world = bs.tasks.GridWorld(layout=("#####", "#S.##", "#..G#", "#####"))
+    assert world.cells == [(1, 1), (1, 2), (2, 1), (2, 2), (2, 3)]
+    # north, east, south, west from each free cell; a wall keeps the walker in place
+    np.testing.assert_array_equal(world.successors, [[0, 1, 2, 0], [1, 1, 3, 0], [0, 3, 2, 2],
+                                                     [1, 4, 3, 2], [4, 4, 4, 3]])
+    world.successors[0, 0] = 4  # a copy: the world's own table is not changed
+    assert world.successors[0, 0] == 0
+
+
 def reaching_loop(task, command):
     brain = bs.Connectome()
     brain.add("task", task)

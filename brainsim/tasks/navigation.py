@@ -77,6 +77,16 @@ class GridWorld(Region):
         """Number of free cells (the size of the observation)."""
         return self._tables["n"]
 
+    @property
+    def cells(self) -> list[tuple[int, int]]:
+        """The free cells as (row, column) of the layout, in the order of the place code."""
+        return [(r, c) for r, row in enumerate(self.layout) for c, ch in enumerate(row) if ch != "#"]
+
+    @property
+    def successors(self) -> np.ndarray:
+        """``(n_cells, n_moves)``: the free cell each move leads to (itself where a wall is in the way)."""
+        return self._tables["next"].copy()
+
     def shortest_path(self, cell: int) -> int:
         """Moves from free cell ``cell`` to the goal."""
         return int(self._tables["distance"][cell])
