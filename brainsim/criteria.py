@@ -7,8 +7,9 @@ Every experiment's ``metrics.json`` keeps each criterion of its issue under
 
 ``value`` is the mean over seeds (or the one value of a criterion measured
 once), ``spread`` their standard deviation, and ``pass`` compares ``value``
-with ``target``: a comparison (``>=``, ``<=``, ``>``, ``<``) and a number.
-A criterion that came out NaN fails. Effect sizes without a target go
+with ``target``: a comparison (``>=``, ``<=``, ``>``, ``<``) and a finite
+number; with ``every_seed`` each seed must meet it. A criterion that came
+out NaN fails. Effect sizes without a target go
 under ``"effects"`` as `effect` (mean, std, a 95% t-interval, the seeds).
 """
 
@@ -32,22 +33,32 @@ def parse_target(target: str) -> tuple[str, float]:
         for symbol in sorted(COMPARISONS, key=len, reverse=True):
             if text.startswith(symbol):
                 try:
-                    return symbol, float(text[len(symbol):])
+                    bound = float(text[len(symbol):])
                 except ValueError:
                     break
+                if math.isfinite(bound):
+                    return symbol, bound
+                break
     raise ValueError(f"a criterion's target is a comparison and a number, such as '>= 0.8' or "
                      f"'< 0.1'; got {target!r}")
 
 
-def criterion(per_seed, target: str) -> dict:
-    """A criterion measured on each seed (a list) or once (a number), against ``target``."""
+def criterion(per_seed, target: str, every_seed: bool = False) -> dict:
+    """A criterion measured on each seed (a list) or once (a number), against ``target``.
+
+    ``every_seed``: pass only if each seed meets the target (for properties that must hold in
+    every run, such as a monotonic curve), not just their mean; recorded as ``"every_seed"``.
+    """
     symbol, bound = parse_target(target)
     values = np.atleast_1d(np.asarray(per_seed, dtype=np.float64))
     if values.ndim != 1 or values.size == 0:
         raise ValueError(f"a criterion needs one value per seed; got shape {values.shape}")
     value = float(values.mean())
-    passed = not math.isnan(value) and bool(COMPARISONS[symbol](value, bound))
+    judged = values if every_seed else np.array([value])
+    passed = not np.any(np.isnan(judged)) and bool(np.all(COMPARISONS[symbol](judged, bound)))
     out = {"value": value, "target": target, "pass": passed}
+    if every_seed:
+        out["every_seed"] = True
     if values.size > 1:
         out.update(seeds=values.tolist(), spread=float(values.std(ddof=1)))
     return out

@@ -35,11 +35,13 @@ as many with every reward omitted. All RPEs are in units of r.
 Controls (paired: the same seed gives the same cues and rewards):
 
 - ``frozen critic``: the same network with ``eta = 0`` throughout (no
-  corticostriatal plasticity): the burst must stay at the reward;
+  corticostriatal plasticity): the burst must stay at the reward (with
+  ``w = 0`` the RPE is the reward itself, so this checks the wiring rather
+  than the theory);
 - ``no basis``: the cue wired straight to the critic, the obvious wiring; it
   is visible only while on, so nothing spans the interval: no cue burst.
 
-Full size (5 seeds) on 2 CPU cores: about a minute.
+Full size (5 seeds) on 2 CPU cores: under 30 s (12 s alone).
 """
 
 from __future__ import annotations
@@ -189,16 +191,16 @@ def run(config: Config, out_dir) -> dict:
 
     m = measure(c, results)
     crit = {
-        "cue_rpe_after_training": criteria.criterion(m["cue_rpe"], ">= 0.8"),
-        "abs_reward_rpe_after_training": criteria.criterion(m["reward_rpe"], "<= 0.1"),
-        "omission_dip": criteria.criterion(m["omission_dip"], "<= -0.7"),
-        "omission_dip_offset_steps": criteria.criterion(m["omission_offset"], "<= 0"),
-        "cue_rpe_min_increase_with_p": criteria.criterion(m["monotonic"], "> 0"),
-        "reward_rpe_vs_1_minus_p_r2": criteria.criterion(m["r2"], "> 0.95"),
-        "control_frozen_critic_cue_rpe": criteria.criterion(m["frozen_cue"], "< 0.1"),
-        "control_frozen_critic_reward_rpe": criteria.criterion(m["frozen_reward"], "> 0.9"),
-        "control_no_basis_cue_rpe": criteria.criterion(m["nobasis_cue"], "< 0.1"),
-        "control_no_basis_reward_rpe": criteria.criterion(m["nobasis_reward"], "> 0.9"),
+        "cue_rpe_after_training": criteria.criterion(m["cue_rpe"], ">= 0.8", every_seed=True),
+        "abs_reward_rpe_after_training": criteria.criterion(m["reward_rpe"], "<= 0.1", every_seed=True),
+        "omission_dip": criteria.criterion(m["omission_dip"], "<= -0.7", every_seed=True),
+        "omission_dip_offset_steps": criteria.criterion(m["omission_offset"], "<= 0", every_seed=True),
+        "cue_rpe_min_increase_with_p": criteria.criterion(m["monotonic"], "> 0", every_seed=True),
+        "reward_rpe_vs_1_minus_p_r2": criteria.criterion(m["r2"], "> 0.95", every_seed=True),
+        "control_frozen_critic_cue_rpe": criteria.criterion(m["frozen_cue"], "< 0.1", every_seed=True),
+        "control_frozen_critic_reward_rpe": criteria.criterion(m["frozen_reward"], "> 0.9", every_seed=True),
+        "control_no_basis_cue_rpe": criteria.criterion(m["nobasis_cue"], "< 0.1", every_seed=True),
+        "control_no_basis_reward_rpe": criteria.criterion(m["nobasis_reward"], "> 0.9", every_seed=True),
     }
     task = task_of(c)
     probes = np.stack([results[s]["td"]["delivered"] for s in seeds])

@@ -31,6 +31,10 @@ def test_align_matches_a_loop_and_pads_with_nan():
                 assert np.all(np.isnan(segments[k, j]))
 
 
+def test_align_with_no_events_is_empty():
+    assert align(np.zeros((5, 2)), [], 1, 2).shape == (0, 4, 2)
+
+
 def test_responses_by_event_on_a_scripted_record():
     T, delay = 40, 4
     cue, reward, rpe = np.zeros(T), np.zeros(T), np.zeros(T)
@@ -77,6 +81,8 @@ def test_it_reads_a_trained_conditioning_run():
     (lambda: align(np.zeros(5), [1], -1, 1), "before"),
     (lambda: event_steps(np.zeros((0,))), "T > 0"),
     (lambda: responses_by_event(np.zeros(5), np.zeros(4), np.zeros(5), delay=1), "time axis"),
+    (lambda: responses_by_event(np.zeros(5), np.zeros(5), np.zeros(5), delay=-2), "delay"),
+    (lambda: responses_by_event(np.zeros(5), np.zeros(5), np.zeros(5), delay=1.0), "delay"),
 ])
 def test_bad_inputs_are_named(call, message):
     with pytest.raises(ValueError, match=message):

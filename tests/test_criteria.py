@@ -21,12 +21,19 @@ def test_pass_compares_the_mean_over_seeds_with_the_target(values, target, passe
         assert c["seeds"] == list(values) and c["spread"] == pytest.approx(np.std(values, ddof=1))
 
 
+def test_every_seed_needs_each_seed_to_meet_the_target():
+    assert criteria.criterion([0.5, 0.5, -0.1], "> 0")["pass"]  # the mean passes
+    strict = criteria.criterion([0.5, 0.5, -0.1], "> 0", every_seed=True)
+    assert not strict["pass"] and strict["every_seed"] and strict["value"] == pytest.approx(0.3)
+    assert criteria.criterion([0.5, 0.1], "> 0", every_seed=True)["pass"]
+
+
 def test_nan_fails_every_target():
     assert not criteria.criterion([1.0, float("nan")], ">= 0")["pass"]
     assert not criteria.criterion([float("nan")], "< 1")["pass"]
 
 
-@pytest.mark.parametrize("target", ["0.8", "=> 0.8", ">= x", "", None, 0.8, "== 1"])
+@pytest.mark.parametrize("target", ["0.8", "=> 0.8", ">= x", "", None, 0.8, "== 1", ">= nan", "< inf"])
 def test_a_malformed_target_is_refused(target):
     with pytest.raises(ValueError, match="target"):
         criteria.criterion([1.0], target)

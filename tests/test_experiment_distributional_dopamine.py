@@ -22,7 +22,7 @@ def small_run(tmp_path_factory):
 
 def test_every_criterion_is_met_at_reduced_size(small_run):
     out, metrics = small_run
-    assert len(metrics["criteria"]) == 4
+    assert len(metrics["criteria"]) == 5
     for name, c in metrics["criteria"].items():
         assert len(c["seeds"]) == 2 and c["pass"], (name, c)
     assert metrics["effects"]["reversal_spread_frac_of_range"]["mean"] > 0.5  # the effect is large

@@ -23,7 +23,7 @@ def test_every_criterion_is_met_at_reduced_size(small_run, capsys):
     crit = metrics["criteria"]
     assert len(crit) == 10
     for name, c in crit.items():
-        assert set(c) == {"value", "target", "pass", "seeds", "spread"} and len(c["seeds"]) == 2, name
+        assert set(c) == {"value", "target", "pass", "seeds", "spread", "every_seed"} and len(c["seeds"]) == 2, name
         assert c["pass"], (name, c)
 
 

@@ -22,7 +22,7 @@ def small_run(tmp_path_factory):
 def test_criteria_at_reduced_size(small_run):
     out, metrics = small_run
     crit = metrics["criteria"]
-    assert len(crit) == 6
+    assert len(crit) == 8
     for name, c in crit.items():
         assert len(c["seeds"]) == 2, name
         if name != "field_corr_same_pairs_open_room":
@@ -63,6 +63,7 @@ def test_latency_is_the_first_trial_half_way():
     maps = [{"sr": np.full(3, v)} for v in (0.1, 0.3, 0.6, 0.9, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)]
     trials, progress = pm.latency(maps, before, np.array([True, True, False]), "sr")
     assert trials == 3.0 and progress[0] == pytest.approx(0.1)
+    assert pm.latency(maps, before, np.array([True, True, False]), "sr", start=1)[0] == 2.0
 
 
 @pytest.mark.parametrize("bad", [dict(gamma_sr=1.0), dict(p_forward=0.4), dict(reval_trials=5), dict(seeds=0)])

@@ -31,6 +31,8 @@ def align(trace, steps, before: int, after: int) -> np.ndarray:
     """Segments of ``trace`` around each of ``steps``: ``(n_events, before + after + 1, ...)``."""
     x = np.asarray(trace, dtype=np.float64)
     steps = np.asarray(steps)
+    if steps.size == 0:
+        steps = steps.astype(np.int64)
     if x.ndim == 0 or x.shape[0] == 0:
         raise ValueError(f"align needs a recorded trace with time first, got shape {x.shape}")
     for name, value in (("before", before), ("after", after)):
@@ -61,6 +63,8 @@ def responses_by_event(signal, cue, reward, delay: int, before: int = 2, after: 
     events ``(window, ...)`` (NaN when there are none), ``n`` the event counts.
     """
     after = before if after is None else after
+    if isinstance(delay, bool) or not isinstance(delay, (int, np.integer)) or delay < 0:
+        raise ValueError(f"responses_by_event: delay must be a non-negative int of steps, got {delay!r}")
     x = np.asarray(signal, dtype=np.float64)
     r = np.asarray(reward, dtype=np.float64).reshape(-1)
     if r.shape[0] != x.shape[0] or np.shape(cue)[0] != x.shape[0]:
