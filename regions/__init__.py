@@ -12,6 +12,7 @@ from regions.critic import Critic
 from regions.hippocampus import Hippocampus
 from regions.loops import cerebro_cerebellar, cortico_basal_ganglia_thalamic, td_conditioning
 from regions.neuromodulators import Acetylcholine, Dopamine
+from regions.recurrent import RecurrentCortex
 from regions.temporal_basis import TemporalBasis
 from regions.thalamus import Thalamus
 
@@ -24,6 +25,7 @@ __all__ = [
     "Dopamine",
     "Hippocampus",
     "InferiorOlive",
+    "RecurrentCortex",
     "SpikingCortex",
     "TemporalBasis",
     "Thalamus",

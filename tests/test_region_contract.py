@@ -20,6 +20,7 @@ from regions.cortex import Cortex, SpikingCortex
 from regions.critic import Critic
 from regions.hippocampus import Hippocampus
 from regions.neuromodulators import Acetylcholine, Dopamine
+from regions.recurrent import RecurrentCortex
 from regions.thalamus import Thalamus
 
 # region, drive scale, the params whose gradients are checked
@@ -37,6 +38,8 @@ REGIONS = {
     "dopamine_distributional": (Dopamine(channels=4), 1.0, ["gamma", "alpha_plus", "alpha_minus"]),
     "acetylcholine": (Acetylcholine(3), 1.0, ["tau_fast", "tau_slow"]),
     "critic": (Critic(5), 1.0, ["eta"]),
+    "lstm_cortex": (RecurrentCortex(6, n_in=4), 1.0, ["ii", "hf"]),
+    "gru_cortex": (RecurrentCortex(6, n_in=4, cell="gru"), 1.0, ["iz", "hn"]),
 }
 
 
