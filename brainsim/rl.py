@@ -46,7 +46,10 @@ def actor_critic_loss(net, state, steps: int, *, probs: str, action: str, reward
     """The A2C (or, without ``value``, REINFORCE) loss of a closed-loop run.
 
     Args:
-      net, state: the network (policy, task, ...) and the state episodes start from.
+      net, state: the network (policy, task, ...) and the state episodes start from; or a
+        function ``key -> state`` that gives each episode its own start, e.g. a task with
+        new arms (``lambda key: net.init(key)[1]``) for meta-reinforcement learning, where
+        every episode of the batch must meet another task.
       steps: steps per episode.
       probs, action, reward: the ports of the policy's probabilities, its
         sampled one-hot action, and the task's reward.
@@ -66,7 +69,12 @@ def actor_critic_loss(net, state, steps: int, *, probs: str, action: str, reward
     record = [probs, action, reward] + [p for p in (value, done) if p is not None]
 
     def episode(params, key):
-        _, trace = net.run(params, {**state, "key": key}, steps, inputs=inputs, record=record)
+        if callable(state):
+            start_key, key = jax.random.split(key)
+            start = state(start_key)
+        else:
+            start = state
+        _, trace = net.run(params, {**start, "key": key}, steps, inputs=inputs, record=record)
         return trace
 
     def loss(params, batch=None, key=None):

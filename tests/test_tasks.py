@@ -441,6 +441,25 @@ def test_trial_tasks_draw_their_first_trial_with_the_run_params(key):
     assert sorted(evidence.tolist()) == [0.0, 1.0]  # coherence 1, no noise, from the first trial on
 
 
+def test_two_step_reversals_swap_the_second_stage_states(key):
+    task = bs.tasks.TwoStep(reversals=True)
+    net = agent_loop(task, 2, oracle=False)
+    params, state = net.init(key)
+    params = bs.set(params, "task.p_switch", 0.05)
+    final, trace = net.run(params, state, 20_000, record=["task.obs", "task.reward", "task.done"])
+    obs = np.asarray(trace["task.obs"]).argmax(axis=1)
+    done = np.asarray(trace["task.done"]) > 0
+    rewards = np.asarray(trace["task.reward"])[done]
+    assert abs(rewards.mean() - 0.5) < 0.03  # random agent: on average half the time in the high state
+    p = np.asarray(final["regions"]["task"]["p_reward"])
+    assert np.allclose(sorted(p[:, 0]), [0.1, 0.9]) and np.all(p[:, 0] == p[:, 1])  # actions do not matter
+    # the rewarded state changes now and then: over windows of 50 trials, B's win rate flips
+    state_b = obs[1::2][: done.sum()] == 1
+    won = rewards[: len(state_b)] > 0
+    windows = [won[i:i + 50][state_b[i:i + 50]].mean() for i in range(0, len(won) - 50, 50)]
+    assert min(windows) < 0.3 and max(windows) > 0.7
+
+
 def test_two_step_waits_for_an_action(key):
     net = bs.build(bs.Connectome().add("task", bs.tasks.TwoStep()))
     params, state = net.init(key)

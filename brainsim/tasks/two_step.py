@@ -8,6 +8,13 @@ option's probability. The four reward probabilities drift independently as
 Gaussian random walks (std ``drift`` per trial) reflected into
 [0.25, 0.75] (Daw, Gershman, Seymour, Dayan & Dolan 2011, Neuron 69, 1204).
 
+With ``reversals=True`` the second stage is the version of Wang et al. (2018,
+Nat Neurosci 21, 860) instead: one of B and C is rewarded with probability
+``p_high`` (0.9) whatever the action, the other with ``1 - p_high``, and
+they swap with probability ``p_switch`` (0.025) after each trial; the
+model-based signature is then large, which is what meta-learning needs to
+find.
+
 Steps alternate between the stages; as in `brainsim.tasks.TrialTask` the
 agent answers an observation on the same step and its action reaches the
 task one step later (wire it with ``delay=1``). Observations: one-hot of the
@@ -15,7 +22,7 @@ state (A, B, C). Outputs also ``common`` (1 on the stage-2 step after a
 common transition), ``target`` (the best action now: in stage 2 the better
 option; in stage 1 the action whose common state holds the best option),
 ``done`` (1 when a trial's reward is delivered). Params: ``p_common``,
-``drift``.
+``drift`` (or, with reversals, ``p_high`` and ``p_switch``).
 """
 
 from __future__ import annotations
@@ -35,6 +42,8 @@ from brainsim.tasks.rollout import rollout_trials
 class TwoStep(Region):
     """The two-step task (see the module docstring)."""
 
+    reversals: bool = False
+
     @property
     def inputs(self):
         return {"action": Port(2, "event")}
@@ -49,13 +58,23 @@ class TwoStep(Region):
         (see `brainsim.tasks.rollout`)."""
         return rollout_trials(self, params, key, batch, steps)
 
+    def __post_init__(self):
+        if not isinstance(self.reversals, bool):
+            raise ValueError(f"TwoStep reversals must be True or False, got {self.reversals!r}")
+
     def init(self, key):
-        params = {"p_common": param(0.7), "drift": param(0.025)}
-        dtype = params["drift"].dtype
+        if self.reversals:
+            params = {"p_common": param(0.7), "p_high": param(0.9), "p_switch": param(0.025)}
+            high_is_b = jax.random.bernoulli(key)
+            p_b = jnp.where(high_is_b, params["p_high"], 1.0 - params["p_high"])
+            p_reward = jnp.stack([jnp.full(2, p_b), jnp.full(2, 1.0 - p_b)])
+        else:
+            params = {"p_common": param(0.7), "drift": param(0.025)}
+            p_reward = jax.random.uniform(key, (2, 2), params["p_common"].dtype, 0.25, 0.75)
         return params, {
             "stage": jnp.zeros((), jnp.int32),  # the stage last shown (0: A)
             "second": jnp.zeros((), jnp.int32),  # 0 for B, 1 for C
-            "p_reward": jax.random.uniform(key, (2, 2), dtype, 0.25, 0.75),
+            "p_reward": p_reward,
         }
 
     def step(self, params, state, inputs, ctx):
@@ -71,9 +90,12 @@ class TwoStep(Region):
         p = jnp.sum(inputs["action"] * p_reward[state["second"]])  # no action, no reward
         won = jax.random.bernoulli(k_reward, p).astype(dtype)
         reward = jnp.where(answered_stage_2, won, jnp.zeros((), dtype))
-        drifted = p_reward + params["drift"] * jax.random.normal(k_drift, (2, 2), dtype)
-        drifted = jnp.where(drifted > 0.75, 1.5 - drifted, drifted)  # reflect into [0.25, 0.75]
-        drifted = jnp.where(drifted < 0.25, 0.5 - drifted, drifted)
+        if self.reversals:  # B and C swap their reward probabilities now and then
+            drifted = jnp.where(jax.random.bernoulli(k_drift, params["p_switch"]), p_reward[::-1], p_reward)
+        else:
+            drifted = p_reward + params["drift"] * jax.random.normal(k_drift, (2, 2), dtype)
+            drifted = jnp.where(drifted > 0.75, 1.5 - drifted, drifted)  # reflect into [0.25, 0.75]
+            drifted = jnp.where(drifted < 0.25, 0.5 - drifted, drifted)
         stage = jnp.where(answered_stage_1, 1, jnp.where(answered_stage_2, 0, state["stage"]))
         new_state = {
             "stage": stage.astype(jnp.int32),
