@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import pytest
 
 import brainsim as bs
 from regions import Cortex, Dopamine
@@ -69,6 +70,26 @@ def test_a2c_trains_a_recurrent_policy_on_a_bandit():
     assert abs(before - 0.5) < 0.15  # untrained: near chance
     assert after > 0.9  # trained: the better arm, a wide margin over chance
     np.testing.assert_array_equal(result.params["task"]["p"], params["task"]["p"])  # the world is fixed
+
+
+def test_a_state_function_gives_each_episode_its_own_task():
+    """A policy that always pulls arm 0 earns that arm's p: one fixed start means one p for all
+    256 episodes; starts drawn per episode (meta-RL) average p over the task family, E[p] = 0.5
+    (within 4 standard errors, 4 x 0.29 / 16)."""
+    task = bs.tasks.Bandit(n_arms=2, episode_steps=50, correlated=True)
+    brain = bs.Connectome().add("task", task).add("policy", bs.SoftmaxPolicy(2))
+    brain.connect("policy.action", "task.action", kind="identity", delay=1)
+    net = bs.build(brain)
+    params, state = net.init(jax.random.key(3))
+    inputs = {"policy.logits": np.tile(np.float32([20.0, 0.0]), (50, 1))}
+    fixed_p = float(state["regions"]["task"]["p"][0])
+    kwargs = dict(probs="policy.probs", action="policy.action", reward="task.reward", episodes=256,
+                  inputs=inputs, reward_delay=1)
+    fixed = bs.rl.actor_critic_loss(net, state, 50, **kwargs)(params, None, jax.random.key(0))[1]
+    fresh = bs.rl.actor_critic_loss(net, lambda k: net.init(k)[1], 50, **kwargs)(params, None, jax.random.key(0))[1]
+    assert abs(fixed_p - 0.5) > 0.15
+    assert float(fixed["mean_reward"]) * 50 / 49 == pytest.approx(fixed_p, abs=0.03)  # the last reward is shifted out
+    assert float(fresh["mean_reward"]) * 50 / 49 == pytest.approx(0.5, abs=0.075)
 
 
 def test_no_value_leaks_across_episode_boundaries(key):
