@@ -160,15 +160,15 @@ def training_loop(update: Callable, trainee, data: Callable | Iterable, steps: i
 
 
 def _update_fn(loss, optimizer):
-    def scalar_loss(params, batch, key):
+    def loss_and_metrics(params, batch, key):
         value = loss(params, batch, key)
-        return value[0] if isinstance(value, tuple) else value
+        return (value[0], dict(value[1])) if isinstance(value, tuple) else (value, {})
 
     @jax.jit
     def update(trainee, batch, key):
         params, opt_state = trainee
-        value, grads = jax.value_and_grad(scalar_loss)(params, batch, key)
-        return apply_updates(optimizer, grads, opt_state, params), value, {}
+        (value, metrics), grads = jax.value_and_grad(loss_and_metrics, has_aux=True)(params, batch, key)
+        return apply_updates(optimizer, grads, opt_state, params), value, metrics
 
     return update
 

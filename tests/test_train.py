@@ -152,6 +152,20 @@ def test_an_rnn_learns_to_generate_two_sines_on_cue():
     np.testing.assert_array_equal(result.params["dt"], params["dt"])
 
 
+def test_fit_logs_the_metrics_a_loss_returns():
+    params = {"w": jnp.array(0.0)}
+
+    def loss(p, batch, key):
+        gap = p["w"] - 3.0
+        return gap**2, {"gap": gap}
+
+    result = bs.train.fit(loss, params, optax.sgd(0.1), lambda k, s: None, steps=30, log_every=10)
+    assert result.history["step"] == [0, 10, 20, 29]
+    # the gap before each logged update: w_k = 3 - 3 * 0.8^k under sgd(0.1) on (w - 3)^2
+    np.testing.assert_allclose(result.history["gap"], [-3.0 * 0.8**k for k in (0, 10, 20, 29)], rtol=1e-4)
+    np.testing.assert_allclose(result.history["loss"], np.square(result.history["gap"]), rtol=1e-4)
+
+
 def test_fit_stops_on_a_non_finite_loss_with_the_last_good_params():
     params = {"w": jnp.array(1.0)}
 
