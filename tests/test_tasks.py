@@ -240,6 +240,28 @@ def test_walls_block_moves(key):
     np.testing.assert_array_equal(trace["task.position"], [0, 0, 0])
 
 
+def test_td_on_a_grid_world_wires_done_to_dopamine_reset():
+    """Arrival shows the new start at once, so for dopamine the done step is a first step
+    (``reset``): then a forward walk on a track learns V = gamma^(steps to the goal - 1)."""
+    from regions import Critic, Dopamine
+
+    track = bs.tasks.LinearTrack(5)
+    brain = bs.Connectome().add("task", track).add("policy", bs.SoftmaxPolicy(2))
+    brain.add("critic", Critic(track.n_cells)).add("vta", Dopamine())
+    brain.connect("task.obs", "policy.logits", weight=np.tile(np.float32([0.0, 30.0]), (track.n_cells, 1)))
+    brain.connect("policy.action", "task.action", kind="identity", delay=1)
+    brain.connect("task.obs", "critic.features", kind="identity")
+    brain.connect("task.reward", "vta.reward", kind="identity")
+    brain.connect("task.done", "vta.reset", kind="identity")
+    brain.connect("critic.value", "vta.value", kind="identity")
+    brain.connect("vta.rpe", "critic.rpe", kind="identity", delay=1)
+    net = bs.build(brain)
+    params, state = net.init(jax.random.key(0), overrides={"vta.gamma": 0.9, "critic.eta": 0.5})
+    final, _ = net.run(params, state, 4000)
+    value = np.asarray(final["regions"]["critic"]["w"])[:4]  # cells 0-3 (the goal is never shown)
+    np.testing.assert_allclose(value, 0.9 ** np.arange(3, -1, -1), atol=1e-3)
+
+
 def test_successors_and_cells_describe_the_layout():
     world = bs.tasks.GridWorld(layout=("#####", "#S.##", "#..G#", "#####"))
     assert world.cells == [(1, 1), (1, 2), (2, 1), (2, 2), (2, 3)]

@@ -11,6 +11,12 @@ Gershman 2017). ``target`` is the move along a shortest path to the goal,
 computed once from the layout. As with `brainsim.tasks.TrialTask`, the
 agent's action reaches the task one step later (wire it with ``delay=1``).
 
+Because the done step already shows the new start, it is the *first* step
+of the next episode for whatever learns from the observation: wire
+``task.done -> vta.reset`` for `regions.Dopamine` and ``task.done ->
+hpc.reset`` for `regions.Hippocampus` (trial tasks, `Bandit` and `TwoStep`,
+whose done step still shows the finished trial, go to ``vta.done``).
+
 `LinearTrack` is a one-row world with two moves (back, forward).
 """
 
