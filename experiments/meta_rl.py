@@ -37,7 +37,11 @@ Measured with frozen weights on ``eval_episodes`` new episodes:
   (stay | rewarded, rare) - (stay | unrewarded, common) + (stay |
   unrewarded, rare), with a 95% bootstrap interval over episodes.
 
-Full size (5 seeds) on 2 CPU cores: see the closing note of issue 13.
+Full size (5 seeds, 4,000 updates per family) on 2 CPU cores: about 4 min
+(no GPU was at hand to time). The learning rate 3e-3 was chosen after 1e-3
+left seed 1's bandit network and seed 4's two-step network stuck near
+chance; on seeds 5-9, never used to choose it, all criteria hold except
+regret in seed 9 (1.61x Thompson; 0.83x on the mean).
 """
 
 from __future__ import annotations
@@ -67,7 +71,7 @@ class Config:
     trials: int = 100  # bandit pulls per episode; two-step trials per episode
     updates: int = 4000  # A2C updates per task family
     episodes: int = 16  # episodes per update
-    lr: float = 1e-3
+    lr: float = 3e-3  # chosen on seeds 1 and 4 (1e-3 left them stuck); see the module docstring
     gamma: float = 0.9
     entropy_weight: float = 0.05
     value_weight: float = 0.05
@@ -255,12 +259,12 @@ def figures(c: Config, results, seeds, nets, out: Path):
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), constrained_layout=True)
     for family, colour in (("bandit", "C0"), ("two_step", "C2")):
-        curves = np.stack([results[s]["history"][family]["loss"] for s in seeds])
+        curves = np.stack([results[s]["history"][family]["mean_reward"] for s in seeds])
         steps = results[seeds[0]]["history"][family]["step"]
         axes[0].plot(steps, curves.mean(0), color=colour, label=family)
         axes[0].fill_between(steps, curves.min(0), curves.max(0), color=colour, alpha=0.2, lw=0)
     axes[0].set_xlabel("A2C update")
-    axes[0].set_ylabel(f"loss (mean and range over {len(seeds)} seeds)")
+    axes[0].set_ylabel(f"reward per step (mean and range over {len(seeds)} seeds)")
     axes[0].set_title("slow learning: the weights")
     axes[0].legend(frameon=False)
     trials = np.arange(1, c.trials + 1)
@@ -281,7 +285,7 @@ def figures(c: Config, results, seeds, nets, out: Path):
     axes[2].set_xticks(x, [f"{a}\n{b}" for a, b in labels])
     axes[2].set_ylim(0, 1)
     axes[2].set_ylabel("P(repeat the first-stage choice)")
-    axes[2].set_title("two-step task, weights frozen (model-based: an interaction)")
+    axes[2].set_title("two-step, weights frozen: model-based")
     fig.savefig(out / "meta_rl.png", dpi=100)
     plt.close(fig)
 
