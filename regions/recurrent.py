@@ -30,10 +30,14 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from brainsim import Port, Region, check_int
-from brainsim.dtypes import float_dtype
+from brainsim import Port, Region, check_int, param
 
 CELLS = ("lstm", "gru")
+
+
+def _float():
+    """The dtype params are kept in (float32, or float64 under x64)."""
+    return param(0.0).dtype
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +56,7 @@ class RecurrentCortex(Region):
 
     @property
     def _cell(self):
-        dtype = float_dtype()
+        dtype = _float()
         if self.cell == "lstm":
             return nn.OptimizedLSTMCell(features=self.n, dtype=dtype, param_dtype=dtype)
         return nn.GRUCell(features=self.n, dtype=dtype, param_dtype=dtype)
@@ -66,12 +70,12 @@ class RecurrentCortex(Region):
         return {"rate": Port(self.n)}
 
     def _zero_carry(self):
-        h = jnp.zeros(self.n, float_dtype())
+        h = jnp.zeros(self.n, _float())
         return {"c": h, "h": h} if self.cell == "lstm" else {"h": h}
 
     def init(self, key):
         carry = self._zero_carry()
-        variables = self._cell.init(key, self._as_flax(carry), jnp.zeros(self.n_in, float_dtype()))
+        variables = self._cell.init(key, self._as_flax(carry), jnp.zeros(self.n_in, _float()))
         return jax.tree_util.tree_map(jnp.asarray, dict(variables["params"])), carry
 
     def _as_flax(self, carry):
