@@ -24,26 +24,21 @@ from brainsim.dtypes import param
 from brainsim.tasks.trial_task import TrialTask
 
 
-@dataclasses.dataclass(frozen=True)
-class Pavlovian(TrialTask):
-    """Cue -> delay -> probabilistic reward (see the module docstring)."""
+class CueThenReward:
+    """The trial layout shared by cue-reward tasks: ``iti_steps`` of nothing, a cue shown for
+    ``cue_steps``, and the outcome ``delay_steps`` after the cue's onset (the trial's last step).
 
-    n_cues: int = 1
-    iti_steps: int = 5
-    cue_steps: int = 3
-    delay_steps: int = 10
+    A mixin for frozen dataclasses that declare those three fields (each keeps its own field
+    order); it checks them and gives the layout's steps.
+    """
 
-    def __post_init__(self):
-        for name in ("n_cues", "iti_steps", "cue_steps", "delay_steps"):
-            check_int("Pavlovian", name, getattr(self, name))
+    def _check_layout(self, counts=()):
+        name = type(self).__name__
+        for field in (*counts, "iti_steps", "cue_steps", "delay_steps"):
+            check_int(name, field, getattr(self, field))
         if self.cue_steps > self.delay_steps:
-            raise ValueError("the cue must end by the time the reward arrives (cue_steps <= delay_steps)")
-
-    n_actions = 2
-
-    @property
-    def n_obs(self):
-        return self.n_cues
+            raise ValueError(f"{name}: the cue must end by the time the reward arrives "
+                             "(cue_steps <= delay_steps)")
 
     @property
     def trial_length(self):
@@ -54,6 +49,30 @@ class Pavlovian(TrialTask):
         """Step of the trial at which the reward arrives."""
         return self.iti_steps + self.delay_steps
 
+    def _cue_shown(self):
+        """``(trial_length,)`` bool: the steps the cue is on."""
+        t = jnp.arange(self.trial_length)
+        return (t >= self.iti_steps) & (t < self.iti_steps + self.cue_steps)
+
+
+@dataclasses.dataclass(frozen=True)
+class Pavlovian(CueThenReward, TrialTask):
+    """Cue -> delay -> probabilistic reward (see the module docstring)."""
+
+    n_cues: int = 1
+    iti_steps: int = 5
+    cue_steps: int = 3
+    delay_steps: int = 10
+
+    def __post_init__(self):
+        self._check_layout(counts=("n_cues",))
+
+    n_actions = 2
+
+    @property
+    def n_obs(self):
+        return self.n_cues
+
     def task_params(self):
         return {"p_reward": param(jnp.full(self.n_cues, 0.75))}
 
@@ -62,8 +81,8 @@ class Pavlovian(TrialTask):
         dtype = params["p_reward"].dtype
         cue = jax.random.randint(k_cue, (), 0, self.n_cues)
         t = jnp.arange(self.trial_length)
-        shown = (t >= self.iti_steps) & (t < self.iti_steps + self.cue_steps)
-        obs = shown[:, None].astype(dtype) * jax.nn.one_hot(cue, self.n_cues, dtype=dtype)[None, :]
+        one_hot = jax.nn.one_hot(cue, self.n_cues, dtype=dtype)
+        obs = self._cue_shown()[:, None].astype(dtype) * one_hot[None, :]
         rewarded = jax.random.bernoulli(k_reward, params["p_reward"][cue]).astype(dtype)
         reward = (t == self.reward_step).astype(dtype) * rewarded
         zeros = jnp.zeros(self.trial_length, dtype)

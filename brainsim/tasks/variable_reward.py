@@ -23,8 +23,8 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from brainsim.checks import check_int
 from brainsim.dtypes import param
+from brainsim.tasks.pavlovian import CueThenReward
 from brainsim.tasks.trial_task import TrialTask
 
 DABNEY_MAGNITUDES = (0.1, 0.3, 1.2, 2.5, 5.0, 10.0, 20.0)
@@ -32,7 +32,7 @@ DABNEY_PROBABILITIES = (0.06612594, 0.09090909, 0.14847358, 0.15489467, 0.311591
 
 
 @dataclasses.dataclass(frozen=True)
-class VariableReward(TrialTask):
+class VariableReward(CueThenReward, TrialTask):
     """Cue -> delay -> a reward of one of ``n_magnitudes`` sizes (see the module docstring)."""
 
     n_magnitudes: int = 7
@@ -41,23 +41,10 @@ class VariableReward(TrialTask):
     delay_steps: int = 5
 
     def __post_init__(self):
-        for name in ("n_magnitudes", "iti_steps", "cue_steps", "delay_steps"):
-            check_int("VariableReward", name, getattr(self, name))
-        if self.cue_steps > self.delay_steps:
-            raise ValueError("VariableReward: the cue must end by the time the reward arrives "
-                             "(cue_steps <= delay_steps)")
+        self._check_layout(counts=("n_magnitudes",))
 
     n_actions = 2
     n_obs = 1
-
-    @property
-    def trial_length(self):
-        return self.iti_steps + self.delay_steps + 1
-
-    @property
-    def reward_step(self) -> int:
-        """Step of the trial at which the reward arrives."""
-        return self.iti_steps + self.delay_steps
 
     def task_params(self):
         if self.n_magnitudes == len(DABNEY_MAGNITUDES):
@@ -72,8 +59,7 @@ class VariableReward(TrialTask):
         weights = jnp.maximum(params["probabilities"], 0.0)
         which = jax.random.choice(key, self.n_magnitudes, p=weights / jnp.sum(weights))
         t = jnp.arange(self.trial_length)
-        shown = (t >= self.iti_steps) & (t < self.iti_steps + self.cue_steps)
         reward = (t == self.reward_step).astype(dtype) * params["magnitudes"][which]
         zeros = jnp.zeros(self.trial_length, dtype)
-        return {"obs": shown[:, None].astype(dtype), "target": jnp.zeros(self.trial_length, jnp.int32),
+        return {"obs": self._cue_shown()[:, None].astype(dtype), "target": jnp.zeros(self.trial_length, jnp.int32),
                 "mask": zeros, "reward": reward}
