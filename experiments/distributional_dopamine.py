@@ -57,7 +57,7 @@ from tqdm.auto import tqdm
 import brainsim as bs
 from brainsim import criteria
 from brainsim.tasks.variable_reward import DABNEY_MAGNITUDES, DABNEY_PROBABILITIES
-from regions import td_conditioning
+from regions.loops import TD_CONDITIONING_POSITIONS, td_conditioning
 
 MAGNITUDES = np.asarray(DABNEY_MAGNITUDES)
 PROBABILITIES = np.asarray(DABNEY_PROBABILITIES) / np.sum(DABNEY_PROBABILITIES)
@@ -357,8 +357,7 @@ def figures(c: Config, results, seeds, decoded, expected, net, out: Path):
 
     # 4. the connectome, drawn from the network that ran
     fig, ax = plt.subplots(figsize=(6, 5), constrained_layout=True)
-    bs.plot.connectome(net, ax=ax, positions={"task": (-1, 0.6), "tb": (0, 0.6), "critic": (1, 0.6),
-                                              "vta": (0, -0.6)})
+    bs.plot.connectome(net, ax=ax, positions=TD_CONDITIONING_POSITIONS)
     ax.set_title(f"distributional-dopamine connectome ({c.channels} channels)")
     fig.savefig(out / "connectome.png", dpi=100)
     plt.close(fig)

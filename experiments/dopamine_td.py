@@ -56,7 +56,7 @@ from tqdm.auto import tqdm
 
 import brainsim as bs
 from brainsim import criteria
-from regions import td_conditioning
+from regions.loops import TD_CONDITIONING_POSITIONS, td_conditioning
 
 P_REWARD = (0.0, 0.25, 0.5, 0.75, 1.0)
 CONDITIONS = ("td", "frozen critic", "no basis")
@@ -306,8 +306,7 @@ def figures(c: Config, results, seeds, net, out: Path):
 
     # 4. the connectome, drawn from the network that ran
     fig, ax = plt.subplots(figsize=(6, 5), constrained_layout=True)
-    bs.plot.connectome(net, ax=ax, positions={"task": (-1, 0.6), "tb": (0, 0.6), "critic": (1, 0.6),
-                                              "vta": (0, -0.6)})
+    bs.plot.connectome(net, ax=ax, positions=TD_CONDITIONING_POSITIONS)
     ax.set_title("dopamine-td connectome (no basis control: task.obs -> critic.features)")
     fig.savefig(out / "connectome.png", dpi=100)
     plt.close(fig)

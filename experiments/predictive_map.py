@@ -125,11 +125,6 @@ def room(wall: bool) -> tuple[str, ...]:
     return tuple(rows + ["#" * (SIDE + 2)])
 
 
-def cells_of(task) -> list[tuple[int, int]]:
-    """Free cells in the order of the place code: (layout row, column)."""
-    return task.cells
-
-
 def explorer(task) -> bs.Connectome:
     """task <- policy (a walk whose logits in each cell are the weights of ``task.obs ->
     policy.logits``: zero for a uniform random walk), task.obs -> hpc (SR), the episode
@@ -191,7 +186,7 @@ def learn_sr(c: Config, task, seed: int, logits=None) -> np.ndarray:
 
 
 def field_correlation(M, task, pairs) -> float:
-    index = {cell: i for i, cell in enumerate(cells_of(task))}
+    index = {cell: i for i, cell in enumerate(task.cells)}
     return float(np.mean([np.corrcoef(M[:, index[a]], M[:, index[b]])[0, 1] for a, b in pairs]))
 
 
@@ -203,7 +198,7 @@ def wall_measures(c: Config, seed: int) -> dict:
     same_side = [((r, left - 2), (r, left)) for r in WALL_ROWS] + [((r, right), (r, right + 2)) for r in WALL_ROWS]
     reference = analytic_sr(open_, c.gamma_sr, [0.25] * 4)
     # away from the goal corner, where arrival restarts the walk (the closed form walks on)
-    away = [i for i, (r, col) in enumerate(cells_of(open_)) if abs(r - SIDE) + abs(col - SIDE) >= 4]
+    away = [i for i, (r, col) in enumerate(open_.cells) if abs(r - SIDE) + abs(col - SIDE) >= 4]
     error = np.abs(Mo - reference)[np.ix_(away, away)].max() / np.abs(reference).max()
     return {"across": field_correlation(Mw, walled, across), "same_side": field_correlation(Mw, walled, same_side),
             "open": field_correlation(Mo, open_, across), "M_walled": Mw, "M_open": Mo, "open_error": float(error)}
@@ -227,7 +222,7 @@ def revaluation(c: Config, seed: int) -> dict:
     task = bs.tasks.GridWorld(layout=room(False), random_start=True)
     n = task.n_cells
     net = bs.build(with_critics(explorer(task), n))
-    index = {cell: i for i, cell in enumerate(cells_of(task))}
+    index = {cell: i for i, cell in enumerate(task.cells)}
 
     def reward_at(cell):
         r = np.zeros((n, 1), np.float32)
@@ -261,14 +256,14 @@ def revaluation(c: Config, seed: int) -> dict:
                 found = trial  # the walk first reaches the new reward in this trial
         runs[change] = maps
     far = np.array([min(abs(r - a) + abs(col - b) for a, b in (A_CELL, B_CELL)) >= c.far
-                    for r, col in cells_of(task)])
+                    for r, col in task.cells])
     return {"before": before, "runs": runs, "far": far, "task": task, "found": found}
 
 
 def detour(c: Config, task, params):
     """The walk changed next to the reward only: from each neighbour of A the move into A gets
     logit ``-detour``, so the reward is rarely reached; what changes is transitions, not reward."""
-    index = {cell: i for i, cell in enumerate(cells_of(task))}
+    index = {cell: i for i, cell in enumerate(task.cells)}
     logits = np.zeros((task.n_cells, len(task.moves)), np.float32)
     for move, (dr, dc) in enumerate(task.moves):
         neighbour = (A_CELL[0] - dr, A_CELL[1] - dc)  # the move from there leads into A
@@ -347,7 +342,7 @@ def run(config: Config, out_dir) -> dict:
 
 def _grid_image(task, values):
     image = np.full((len(task.layout), len(task.layout[0])), np.nan)
-    for (r, col), v in zip(cells_of(task), values):
+    for (r, col), v in zip(task.cells, values):
         image[r, col] = v
     return image[1:-1, 1:-1] if task.layout[0].startswith("#") else image
 
@@ -361,12 +356,12 @@ def figures(c: Config, results, seeds, progress, out: Path):
     first = results[seeds[0]]
     walled = bs.tasks.GridWorld(layout=room(True), random_start=True)
     open_ = bs.tasks.GridWorld(layout=room(False), random_start=True)
-    index_w = {cell: i for i, cell in enumerate(cells_of(walled))}
+    index_w = {cell: i for i, cell in enumerate(walled.cells)}
 
     # 1. place fields: beside the wall, on both sides, and in the open room
     fig, axes = plt.subplots(2, 4, figsize=(13, 6.5), constrained_layout=True)
     picks = [(3, WALL_COLUMN - 1), (3, WALL_COLUMN + 1), (6, WALL_COLUMN - 1), (9, WALL_COLUMN)]
-    index_o = {cell: i for i, cell in enumerate(cells_of(open_))}
+    index_o = {cell: i for i, cell in enumerate(open_.cells)}
     for k, cell in enumerate(picks):
         for row, (task, M, index, label) in enumerate(((walled, first["walls"]["M_walled"], index_w, "wall"),
                                                         (open_, first["walls"]["M_open"], index_o, "open"))):

@@ -92,6 +92,10 @@ def cortico_basal_ganglia_thalamic(n_ctx: int = 64, channels: int = 4, per_chann
     return brain
 
 
+TD_CONDITIONING_POSITIONS = {"task": (-1, 0.6), "tb": (0, 0.6), "critic": (1, 0.6), "vta": (0, -0.6)}
+"""Where `brainsim.plot.connectome` puts the regions of `td_conditioning`: the cue path on top."""
+
+
 def td_conditioning(task, span: int, channels: int | None = None, basis: bool = True) -> bs.Connectome:
     """``task.obs`` (its cues) -> ``tb`` -> ``critic`` -> ``vta`` -> ``critic``, and the task's
     reward and episode ends into ``vta``.

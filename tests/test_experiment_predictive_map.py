@@ -51,9 +51,9 @@ def test_the_learned_map_is_the_closed_form_sr():
     reference = pm.analytic_sr(task, c.gamma_sr, [0.25] * 4)
     # away from the goal corner, where arrival restarts the walk elsewhere (the closed form
     # walks on), only sampling noise is left: within 10% of the peak (measured 6.9%, seed 0)
-    away = [i for i, (r, col) in enumerate(pm.cells_of(task)) if abs(r - 10) + abs(col - 10) >= 4]
+    away = [i for i, (r, col) in enumerate(task.cells) if abs(r - 10) + abs(col - 10) >= 4]
     assert np.abs(learned - reference)[np.ix_(away, away)].max() < 0.1 * np.abs(reference).max()
-    index = {cell: i for i, cell in enumerate(pm.cells_of(task))}
+    index = {cell: i for i, cell in enumerate(task.cells)}
     left, right = index[(3, pm.WALL_COLUMN - 1)], index[(3, pm.WALL_COLUMN + 1)]
     assert learned[left, right] < 0.05 * learned[left, left]  # the wall: little future occupancy across
 
