@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
+import os
 import pkgutil
 import sys
 import time
@@ -91,5 +92,30 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def use_compilation_cache() -> str | None:
+    """Keep compiled programs on disk (JAX's persistent compilation cache), so that seeds and
+    conditions that compile to the same program, and later runs, skip the compiler.
+
+    The folder is ``$BRAINSIM_COMPILATION_CACHE``, else ``$XDG_CACHE_HOME/brainsim/jax`` (default
+    ``~/.cache/brainsim/jax``); ``BRAINSIM_COMPILATION_CACHE=off`` turns it off. Returns the folder.
+    """
+    folder = os.environ.get("BRAINSIM_COMPILATION_CACHE")
+    if folder is not None and folder.lower() in ("off", "0", "false", "no", ""):
+        return None
+    if folder is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        folder = os.path.join(base, "brainsim", "jax")
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", folder)
+    return folder
+
+
+def entry() -> int:
+    """The ``brainsim`` console command: `main` with the compilation cache on."""
+    use_compilation_cache()
+    return main()
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(entry())

@@ -58,3 +58,20 @@ def test_coba_settles_into_asynchronous_irregular_firing(tmp_path):
     assert 0.5 < metrics["ei_ratio"] < 2.0
     assert 70_000 < metrics["synapses"] < 90_000  # 1000 neurons x 80 expected inputs
     assert (tmp_path / "coba_raster.png").stat().st_size > 10_000
+
+
+def test_the_command_keeps_compiled_programs_in_a_cache_folder(tmp_path, monkeypatch):
+    import jax
+
+    monkeypatch.setenv("BRAINSIM_COMPILATION_CACHE", "off")
+    assert cli.use_compilation_cache() is None
+    before = jax.config.jax_compilation_cache_dir
+    monkeypatch.setenv("BRAINSIM_COMPILATION_CACHE", str(tmp_path / "xla"))
+    try:
+        assert cli.use_compilation_cache() == str(tmp_path / "xla")
+        assert jax.config.jax_compilation_cache_dir == str(tmp_path / "xla")
+        monkeypatch.delenv("BRAINSIM_COMPILATION_CACHE")
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+        assert cli.use_compilation_cache() == str(tmp_path / "cache" / "brainsim" / "jax")
+    finally:
+        jax.config.update("jax_compilation_cache_dir", before)

@@ -168,3 +168,74 @@ def test_the_old_module_name_says_what_to_use():
     sys.modules.pop("brainsim.synthetic", None)
     with pytest.warns(DeprecationWarning, match="brainsim.synthetic_gradients"):
         importlib.import_module("brainsim.synthetic")
+
+
+def test_with_a_mask_only_the_steps_with_feedback_count():
+    """Sparse feedback: without a predictor the loss is truncated BPTT on the masked steps only."""
+    net, params, state, data = delayed_cue_task()
+    _, wiring = synthetic.init_predictor(jax.random.key(1), 32)
+    batch = data(jax.random.key(2), 0)
+    mask = jnp.broadcast_to((jnp.arange(STEPS) % 2 == 0).astype(jnp.float32), (BATCH, STEPS))
+    batch = {**batch, "targets": batch["targets"] + 0.5, "mask": mask}
+    control = synthetic.synthetic_gradient_loss(net, state, region="ctx", window=1, output="out.rate",
+                                                wiring=wiring, use_predictor=False)
+    truncated = bs.train.trial_loss(net, state, output="out.rate", truncate=1)
+    predictor, _ = synthetic.init_predictor(jax.random.key(1), 32)
+    value, metrics = control({"net": params, "predictor": predictor}, batch)
+    np.testing.assert_allclose(metrics["mse"], truncated(params, batch), rtol=1e-5)
+    np.testing.assert_allclose(value, truncated(params, batch) * STEPS / 2, rtol=1e-5)
+    g_control = jax.grad(lambda p: control({"net": p, "predictor": predictor}, batch)[0])(params)
+    g_truncated = jax.grad(lambda p: truncated(p, batch) * STEPS / 2)(params)
+    for a, b in zip(jax.tree_util.tree_leaves(g_control), jax.tree_util.tree_leaves(g_truncated)):
+        np.testing.assert_allclose(a, b, rtol=2e-4, atol=1e-6)
+    with pytest.raises(bs.RunInputError, match="mask"):
+        control({"net": params, "predictor": predictor}, {**batch, "mask": mask[:, :5]})
+
+
+def test_the_two_layer_cerebellum_is_a_relu_network_with_a_zero_readout():
+    predictor, wiring = synthetic.init_predictor(jax.random.key(0), 6, hidden=(16, 12))
+    assert [layer["W"].shape for layer in predictor["layers"]] == [(6, 16), (16, 12)]
+    h = jax.random.normal(jax.random.key(1), (6,))
+    np.testing.assert_array_equal(synthetic.predict(predictor, wiring, h), np.zeros(6))
+    rng = np.random.default_rng(0)
+    trained = jax.tree_util.tree_map(lambda a: jnp.asarray(rng.normal(size=a.shape), a.dtype), predictor)
+    a = np.asarray(h, np.float64)
+    for layer in trained["layers"]:  # the same network in numpy
+        a = np.maximum(a @ np.asarray(layer["W"], np.float64) + np.asarray(layer["b"], np.float64), 0.0)
+    expected = a @ np.asarray(trained["W_out"], np.float64) + np.asarray(trained["b"], np.float64)
+    np.testing.assert_allclose(synthetic.predict(trained, wiring, h), expected, rtol=1e-5, atol=1e-5)
+    with pytest.raises(bs.RunInputError, match="not both"):
+        synthetic.init_predictor(jax.random.key(0), 6, hidden=(4,), n_granule=8)
+    with pytest.raises(bs.RunInputError, match="hidden layer"):
+        synthetic.init_predictor(jax.random.key(0), 6, hidden=(0,))
+
+
+def _fit(steps, **kwargs):
+    net, data = lagged_copy_task()
+    params, state = net.init(jax.random.key(0))
+    return synthetic.fit_decoupled(net, state, params, data, steps, region="ctx", window=2,
+                                   output="out.rate", key=jax.random.key(3), progress=False,
+                                   hidden=(16, 16), **kwargs)
+
+
+def test_a_cerebellum_ablated_from_the_start_is_plain_truncated_bptt():
+    ablated, predictor, _ = _fit(4, joint=True, ablate_at=0)
+    plain, _, _ = _fit(4, use_predictor=False)
+    for a, b in zip(jax.tree_util.tree_leaves(ablated), jax.tree_util.tree_leaves(plain)):
+        np.testing.assert_array_equal(a, b)
+    assert all(np.all(np.asarray(w) == 0) for w in (predictor["W_out"], predictor["b"]))  # never learned
+
+
+def test_a_mid_training_ablation_freezes_the_cerebellum_and_changes_what_cortex_learns():
+    early, early_predictor, _ = _fit(3, joint=True)
+    intact, _, _ = _fit(6, joint=True)
+    ablated, ablated_predictor, _ = _fit(6, joint=True, ablate_at=3)
+    assert np.any(np.asarray(early_predictor["W_out"]) != 0)  # it learned before the lesion ...
+    for a, b in zip(jax.tree_util.tree_leaves(ablated_predictor), jax.tree_util.tree_leaves(early_predictor)):
+        np.testing.assert_array_equal(a, b)  # ... and nothing after
+    differs = [not np.array_equal(a, b) for a, b in zip(jax.tree_util.tree_leaves(ablated),
+                                                         jax.tree_util.tree_leaves(intact))]
+    assert any(differs)
+    with pytest.raises(bs.RunInputError, match="ablate_at"):
+        _fit(1, ablate_at=-1)
+

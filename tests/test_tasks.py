@@ -496,3 +496,31 @@ def test_bandit_scores_each_pull_under_the_arms_it_was_chosen_for(key):
     params, state = net.init(key)
     _, trace = net.run(params, state, 5000, record=["task.reward"])
     assert abs(np.asarray(trace["task.reward"])[1:].mean() - 0.75) < 0.03
+
+
+def test_line_drawing_is_the_task_of_the_cerebellar_models(key):
+    """7 end points (the origin and 6 on a circle of radius 10), straight lines over 10 steps,
+    feedback on every 2nd step, a distinct scalar cue per line on the first step only."""
+    task = bs.tasks.LineDrawing()
+    ends = task.end_points
+    np.testing.assert_allclose(ends[0], [0.0, 0.0])
+    np.testing.assert_allclose(np.linalg.norm(ends[1:], axis=1), 10.0, rtol=1e-6)
+    angles = np.sort(np.mod(np.arctan2(ends[1:, 1], ends[1:, 0]), 2 * np.pi))
+    np.testing.assert_allclose(np.diff(angles), np.pi / 3, atol=1e-5)
+    assert len(set(task.cues.tolist())) == 7 and task.cues[0] == 0.0
+    batch = task.trials(key, 64)
+    chex.assert_shape(batch["inputs"], (64, 10, 1))
+    chex.assert_shape(batch["targets"], (64, 10, 2))
+    np.testing.assert_array_equal(batch["mask"][0], [1, 0, 1, 0, 1, 0, 1, 0, 1, 0])
+    inputs, targets, index = map(np.asarray, (batch["inputs"], batch["targets"], batch["index"]))
+    assert np.all(inputs[:, 1:] == 0) and len(set(index.tolist())) > 3
+    np.testing.assert_allclose(inputs[:, 0, 0], task.cues[index])
+    for trial, k in zip(targets, index):  # a straight line, evenly paced, origin to end point
+        np.testing.assert_allclose(trial, np.linspace(0, 1, 10)[:, None] * ends[k], atol=1e-5)
+
+
+@pytest.mark.parametrize("bad, message", [(dict(n_targets=1), "n_targets"), (dict(radius=0.0), "radius"),
+                                          (dict(feedback_every=0), "feedback_every")])
+def test_line_drawing_refuses_a_bad_shape_by_name(bad, message):
+    with pytest.raises(ValueError, match=message):
+        bs.tasks.LineDrawing(**bad)

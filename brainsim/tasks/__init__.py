@@ -7,6 +7,7 @@ action -> task -> observation and reward -> brain runs in one compiled scan.
 
 from brainsim.tasks.bandit import Bandit
 from brainsim.tasks.context import ContextDecision
+from brainsim.tasks.line_drawing import LineDrawing
 from brainsim.tasks.match import DelayedMatch
 from brainsim.tasks.navigation import GridWorld, LinearTrack
 from brainsim.tasks.pavlovian import Pavlovian
@@ -23,6 +24,7 @@ __all__ = [
     "ContextSwitching",
     "DelayedMatch",
     "GridWorld",
+    "LineDrawing",
     "LinearTrack",
     "Pavlovian",
     "PerceptualDecision",
