@@ -10,7 +10,12 @@ from regions.cerebellum import Cerebellum, InferiorOlive, participation_ratio
 from regions.cortex import Cortex, SpikingCortex
 from regions.critic import Critic
 from regions.hippocampus import Hippocampus
-from regions.loops import cerebro_cerebellar, cortico_basal_ganglia_thalamic, td_conditioning
+from regions.loops import (
+    cerebellar_motor_loop,
+    cerebro_cerebellar,
+    cortico_basal_ganglia_thalamic,
+    td_conditioning,
+)
 from regions.neuromodulators import Acetylcholine, Dopamine
 from regions.recurrent import RecurrentCortex
 from regions.temporal_basis import TemporalBasis
@@ -29,6 +34,7 @@ __all__ = [
     "SpikingCortex",
     "TemporalBasis",
     "Thalamus",
+    "cerebellar_motor_loop",
     "cerebro_cerebellar",
     "cortico_basal_ganglia_thalamic",
     "participation_ratio",

@@ -29,7 +29,13 @@ cortical loops it serves):
 The learning-rate gain at port ``lr_gain`` (1 when nothing drives it) lets a
 neuromodulator such as acetylcholine scale plasticity.
 
-Params: ``eta``, ``W_md`` (n_mossy, n_out), ``bias`` (n_out,), ``theta``
+Forgetting: with ``forget`` > 0 (per ms) the parallel-fibre weights also
+decay towards zero, ``W_pf *= 1 - forget dt``, each step, the retention of
+the fast process in the two-rate model of motor adaptation (Smith,
+Ghazizadeh & Shadmehr 2006, PLoS Biol 4, e179). The default 0 keeps what is
+learned.
+
+Params: ``eta``, ``forget``, ``W_md`` (n_mossy, n_out), ``bias`` (n_out,), ``theta``
 (n_granule,). State: ``W_pf`` (plastic), granule wiring, ``g_prev``.
 Ports: inputs ``mossy``, ``climbing``, ``lr_gain``; outputs ``dcn``,
 ``purkinje``, ``granule``.
@@ -100,6 +106,7 @@ class Cerebellum(Region):
         theta = z * jnp.sqrt(jnp.sum(w_mg**2, axis=1))
         params = {
             "eta": param(0.05),
+            "forget": param(0.0),
             "theta": param(theta),
             "W_md": param(jax.random.uniform(k_md, (self.n_mossy, self.n_out))
                           / np.sqrt(self.n_mossy)),
@@ -117,7 +124,8 @@ class Cerebellum(Region):
         m = inputs["mossy"]
         g = jax.nn.relu(jnp.sum(state["W_mg"] * m[state["index"]], axis=1) - params["theta"])
         g_prev = state["g_prev"]
-        w_pf = plasticity.lms_step(state["W_pf"], g_prev, inputs["climbing"],
+        kept = state["W_pf"] * (1.0 - params["forget"] * ctx.dt)
+        w_pf = plasticity.lms_step(kept, g_prev, inputs["climbing"],
                                    params["eta"] * inputs["lr_gain"], ctx.dt, normalised=True)
         p = g @ w_pf
         dcn = m @ params["W_md"] + params["bias"] - p

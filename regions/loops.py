@@ -18,6 +18,12 @@ that trains the critic and the cortico-striatal synapses (Alexander, DeLong
 Both take their cortical drive at ``ctx.input``; all delays are in ms and
 are resolved by ``brainsim.build(brain, dt)``.
 
+`cerebellar_motor_loop` — a reaching task's view -> cortex -> motor command
+<- cerebellum, with the inferior olive's motor error teaching the
+cerebellum fast and the cerebellum's output tutoring cortex slowly: the
+two-rate account of motor adaptation (Smith, Ghazizadeh & Shadmehr 2006)
+as a circuit (Pemberton, Chadderton & Costa 2024).
+
 `td_conditioning` — a trial task's cues -> temporal basis -> striatal
 critic -> dopamine -> critic: the temporal-difference account of
 conditioning (Schultz, Dayan & Montague 1997), scalar or distributional
@@ -94,6 +100,57 @@ def cortico_basal_ganglia_thalamic(n_ctx: int = 64, channels: int = 4, per_chann
 
 TD_CONDITIONING_POSITIONS = {"task": (-1, 0.6), "tb": (0, 0.6), "critic": (1, 0.6), "vta": (0, -0.6)}
 """Where `brainsim.plot.connectome` puts the regions of `td_conditioning`: the cue path on top."""
+
+
+def cerebellar_motor_loop(task, n_cortex: int = 100, n_granule: int = 200, *, eta_cortex: float = 1e-3,
+                          tutor: float = 0.1, error_to_cortex: float = 0.01,
+                          recurrence: float = 0.9, input_scale: float = 3.0) -> bs.Connectome:
+    """A reaching task driven by cortex and cerebellum, each learning at its own rate.
+
+    - ``ctx`` (``n_cortex`` tanh units, fixed recurrent weights scaled by
+      ``recurrence``) sees the task's ``obs`` and drives ``motor`` through
+      plastic weights; its efference copy is the cerebellum's mossy input;
+    - ``cb`` (`Cerebellum`, ``n_granule`` granule cells, 2 outputs) adds its
+      nuclear output ``dcn`` to the command; its parallel-fibre synapses learn
+      from the climbing-fibre error one step late (the IO loop);
+    - ``io`` (`InferiorOlive`): the motor error, the task's corrective command
+      (``task.target``) minus the command sent;
+    - ``tutor`` sums what teaches cortex, ``tutor * dcn + error_to_cortex * e``:
+      cortex slowly takes over what the cerebellum supplies, and learns a little
+      from the error itself (`plasticity.ClimbingFibre` on ``ctx.rate ->
+      motor.input``, the delta rule ``dW = eta x (tutor dcn + error_to_cortex e)^T``);
+    - ``motor`` (2, linear): the velocity command, read by the task one step later.
+
+    Lesion the cerebellum without rebuilding by zeroing the params
+    ``cb.dcn->motor.input.weight`` and ``cb.dcn->tutor.input.weight``. The
+    dynamic units need ``tau`` = ``dt`` (one update per step): pass
+    ``overrides={"ctx.tau": dt, "motor.tau": dt, "tutor.tau": dt}`` to ``init``.
+    """
+    brain = bs.Connectome()
+    brain.add("task", task)
+    brain.add("ctx", bs.RatePopulation(n=n_cortex, activation="tanh"))
+    brain.add("cb", Cerebellum(n_mossy=n_cortex, n_granule=n_granule, n_out=2))
+    brain.add("io", InferiorOlive(2))
+    brain.add("tutor", bs.RatePopulation(n=2, activation="linear"))
+    brain.add("motor", bs.RatePopulation(n=2, activation="linear"))
+    brain.connect("task.obs", "ctx.input", scale=input_scale)
+    brain.connect("ctx.rate", "ctx.input", delay=1, scale=recurrence)
+    brain.connect("ctx.rate", "cb.mossy", kind="identity")
+    brain.connect("ctx.rate", "motor.input",
+                  plasticity=bs.plasticity.ClimbingFibre(modulator="tutor.rate", eta=eta_cortex, lag=0))
+    brain.connect("cb.dcn", "motor.input", kind="one_to_one", scale=1.0)
+    brain.connect("motor.rate", "task.action", delay=1, kind="identity")
+    brain.connect("task.target", "io.target", kind="identity")
+    brain.connect("motor.rate", "io.actual", kind="identity")
+    brain.connect("io.error", "cb.climbing", delay=1, kind="identity")
+    # ClimbingFibre descends an error positive when the output is too high: the teacher enters negated
+    brain.connect("cb.dcn", "tutor.input", kind="one_to_one", scale=-tutor)
+    brain.connect("io.error", "tutor.input", kind="one_to_one", scale=-error_to_cortex)
+    return brain
+
+
+CEREBELLAR_MOTOR_POSITIONS = {"task": (0.0, 1.0), "ctx": (-1.0, 0.25), "cb": (1.0, 0.25),
+                              "motor": (0.0, -0.1), "tutor": (-0.7, -1.0), "io": (0.7, -1.0)}
 
 
 def td_conditioning(task, span: int, channels: int | None = None, basis: bool = True) -> bs.Connectome:

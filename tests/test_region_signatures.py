@@ -1,6 +1,7 @@
 """Signature behaviour of each region of the library."""
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -346,3 +347,17 @@ def test_thalamic_gain_scales_recurrent_but_not_feedforward_input():
         _, signals = net.step(params, state, {"ctx.input": one[0], "ctx.recurrent": 3 * one[0],
                                               "ctx.gain": np.full(4, gain, f32)})
         np.testing.assert_allclose(signals["ctx.rate"], 1.0 + gain * 3.0)
+
+
+def test_cerebellar_forgetting_decays_learned_weights_geometrically():
+    """With learning off, ``forget`` shrinks the parallel-fibre weights by (1 - forget dt) a step
+    (the fast process's retention in the two-rate model); the default keeps them."""
+    net, params, state = lone("cb", Cerebellum(8, 40, 2))
+    learned = np.random.default_rng(0).normal(size=(40, 2)).astype(f32)
+    state["regions"]["cb"]["W_pf"] = jnp.asarray(learned)
+    params = bs.set(bs.set(params, "cb.eta", 0.0), "cb.forget", 0.05)
+    end, _ = net.run(params, state, 10, inputs={"cb.mossy": np.ones((10, 8), f32)})
+    decay = (1 - 0.05 * float(bs.get(params, "dt"))) ** 10
+    np.testing.assert_allclose(end["regions"]["cb"]["W_pf"], learned * decay, rtol=1e-5)
+    kept, _ = net.run(bs.set(params, "cb.forget", 0.0), state, 10, inputs={"cb.mossy": np.ones((10, 8), f32)})
+    np.testing.assert_array_equal(kept["regions"]["cb"]["W_pf"], learned)

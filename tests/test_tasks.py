@@ -524,3 +524,17 @@ def test_line_drawing_is_the_task_of_the_cerebellar_models(key):
 def test_line_drawing_refuses_a_bad_shape_by_name(bad, message):
     with pytest.raises(ValueError, match=message):
         bs.tasks.LineDrawing(**bad)
+
+
+def test_a_visible_target_stays_on_screen_in_both_faces(key):
+    task = bs.tasks.Reaching(target_visible=True)
+    trials = np.asarray(task.trials(task.task_params(), key, 4)["inputs"])
+    np.testing.assert_allclose(np.linalg.norm(trials[:, :, :2], axis=2), 1.0, rtol=1e-6)  # every step
+    net = reaching_loop(task, "naive")
+    params, state = net.init(key)
+    _, trace = net.run(params, state, 3 * task.trial_length, record=["task.obs"])
+    screen = np.asarray(trace["task.obs"]).reshape(3, task.trial_length, 3)
+    np.testing.assert_allclose(np.linalg.norm(screen[:, :, :2], axis=2), 1.0, rtol=1e-6)
+    assert np.all(screen[:, :, :2] == screen[:, :1, :2])  # the same target all trial
+    hidden = np.asarray(bs.tasks.Reaching().trials(task.task_params(), key, 4)["inputs"])
+    assert np.all(hidden[:, task.cue_steps:, :2] == 0)  # by default only the cue steps show it

@@ -1,8 +1,10 @@
 """Reaching from a brief cue, with visuomotor rotation or a force field.
 
 Centre-out reaching as studied in motor adaptation: one of ``n_targets``
-targets on a circle of radius 1 is cued for ``cue_steps``, then a go signal
-lasts ``move_steps`` during which the hand moves from the centre. The
+targets on a circle of radius 1 is cued for ``cue_steps`` (or stays on
+screen all trial, ``target_visible=True``, as in most adaptation studies),
+then a go signal lasts ``move_steps`` during which the hand moves from the
+centre. The
 agent's ``action`` is a 2-D velocity command (per step). Two perturbations
 (``perturbation``):
 
@@ -57,6 +59,7 @@ class Reaching(Region):
     perturbation: str = "rotation"
     schedule: tuple[tuple[str, int], ...] = (("baseline", 16), ("exposure", 32), ("washout", 16),
                                              ("reexposure", 32))
+    target_visible: bool = False  # the target stays on screen for the whole trial
 
     def __post_init__(self):
         if self.perturbation not in ("rotation", "force_field"):
@@ -135,7 +138,7 @@ class Reaching(Region):
         targets = jax.vmap(lambda i: self._target(i, dtype))(index)  # (B, 2)
         goals = jax.vmap(lambda g: self._hand_goal(params, g, on))(targets)
         t = jnp.arange(self.trial_length)
-        cue = (t < self.cue_steps).astype(dtype)
+        cue = jnp.ones_like(t, dtype) if self.target_visible else (t < self.cue_steps).astype(dtype)
         # go means "command now": from the last cue step to the step before the end, as in the node
         go = ((t + 1 >= self.cue_steps) & (t < self.trial_length - 1)).astype(dtype)
         moving = (t >= self.cue_steps).astype(dtype)
@@ -171,7 +174,7 @@ class Reaching(Region):
         wanted = (self._hand_goal(params, target, on) - hand) / remaining
         naive = goes_on * target / self.move_steps  # the unperturbed plan, without feedback
         ideal = goes_on * self._compensate(params, wanted, on)
-        cue = (t < self.cue_steps).astype(dtype)
+        cue = 1.0 if self.target_visible else (t < self.cue_steps).astype(dtype)
         obs = jnp.concatenate([cue * target, jnp.stack([goes_on])])  # go: command now
         new_state = {
             "trial": jnp.where(last, state["trial"] + 1, state["trial"]).astype(jnp.int32),
