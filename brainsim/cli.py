@@ -96,18 +96,33 @@ def use_compilation_cache() -> str | None:
     """Keep compiled programs on disk (JAX's persistent compilation cache), so that seeds and
     conditions that compile to the same program, and later runs, skip the compiler.
 
-    The folder is ``$BRAINSIM_COMPILATION_CACHE``, else ``$XDG_CACHE_HOME/brainsim/jax`` (default
-    ``~/.cache/brainsim/jax``); ``BRAINSIM_COMPILATION_CACHE=off`` turns it off. Returns the folder.
+    The folder is ``$BRAINSIM_COMPILATION_CACHE``, else one JAX is already set to use
+    (``JAX_COMPILATION_CACHE_DIR``), else ``$XDG_CACHE_HOME/brainsim/jax`` (default
+    ``~/.cache/brainsim/jax``); ``BRAINSIM_COMPILATION_CACHE=off`` turns it off. A folder that
+    cannot be created or written turns it off with one warning. The cache keeps at most 2 GiB.
+    Returns the folder (None when off).
     """
-    folder = os.environ.get("BRAINSIM_COMPILATION_CACHE")
-    if folder is not None and folder.lower() in ("off", "0", "false", "no", ""):
-        return None
-    if folder is None:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        folder = os.path.join(base, "brainsim", "jax")
     import jax
 
+    folder = os.environ.get("BRAINSIM_COMPILATION_CACHE")
+    if folder is not None and folder.strip().lower() in ("off", "0", "false", "no", ""):
+        return None
+    if folder is None:
+        folder = jax.config.jax_compilation_cache_dir
+    if not folder:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
+        folder = os.path.join(base, "brainsim", "jax")
+    folder = os.path.abspath(os.path.expanduser(folder))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        usable = os.access(folder, os.W_OK)
+    except OSError:
+        usable = False
+    if not usable:
+        print(f"brainsim: compilation cache off ({folder} cannot be written)", file=sys.stderr)
+        return None
     jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_compilation_cache_max_size", 2 * 1024**3)
     return folder
 
 

@@ -57,6 +57,9 @@ def init_predictor(key, size: int, n_granule: int = 0, fan_in: int = 4, hidden: 
       ``g_hat = W_out^T a_K + b_out``; hidden weights He-normal, the output
       layer zero.
     """
+    if not isinstance(hidden, (tuple, list)):
+        raise RunInputError(f"init_predictor: hidden is a sequence of layer widths such as (400, 400), "
+                            f"got {hidden!r}")
     hidden = tuple(hidden)
     for width in hidden:
         check_int("init_predictor", "each hidden layer width", width, error=RunInputError)
@@ -220,7 +223,9 @@ def fit_decoupled(net, state, params, data, steps: int, *, region: str, window: 
       use_predictor: False trains by plain truncated BPTT (the control).
       ablate_at: lesion the cerebellum from this update on: its output is
         zero and it stops learning, so training goes on by plain truncated BPTT
-        with the same optimiser state (a mid-training ablation).
+        with the same optimiser state (a mid-training ablation). The logged
+        ``loss`` still holds the frozen predictor's error; ``history["mse"]``
+        compares across conditions.
       progress, checkpoint, checkpoint_every, evaluate, eval_every: as for `brainsim.train.fit`
         (``evaluate`` gets the network params).
     Returns:

@@ -35,8 +35,8 @@ Conditions, paired (one seed: the same initial cortex, the same batches):
   going on (criterion c).
 
 ``--quick`` (the README's first command) runs criterion (a) only, on 3
-seeds and ``quick_epochs`` epochs: under 3 minutes on 2 cores. The full run
-(5 seeds, 100 epochs, every condition) takes about 20 minutes on 2 cores.
+seeds and ``quick_epochs`` epochs: about 2.5 minutes on 2 cores. The full
+run (5 seeds, 100 epochs, every condition) takes about 13 minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -87,11 +87,13 @@ class Config:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"cerebellar-decoupling: {name} must be an int >= 1, got {value!r}")
-        if not 0 < self.ablate_epoch < self.epochs:
+        trained = self.quick_epochs if self.quick else self.epochs
+        if self.final_epochs > trained:
+            raise ValueError(f"cerebellar-decoupling: final_epochs = {self.final_epochs} must not exceed "
+                             f"the epochs trained ({'quick_epochs' if self.quick else 'epochs'} = {trained})")
+        if not self.quick and not 0 < self.ablate_epoch < self.epochs:  # quick runs no ablation
             raise ValueError(f"cerebellar-decoupling: ablate_epoch must lie inside training "
                              f"(0 < ablate_epoch < epochs = {self.epochs}), got {self.ablate_epoch}")
-        if self.final_epochs > min(self.epochs, self.quick_epochs):
-            raise ValueError("cerebellar-decoupling: final_epochs must not exceed the epochs trained")
         for name in ("lr", "clip"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"cerebellar-decoupling: {name} must be > 0, got {getattr(self, name)}")
@@ -106,8 +108,7 @@ class Config:
         """The config that runs: ``--quick`` means 3 seeds and ``quick_epochs`` epochs."""
         if not self.quick:
             return self
-        return dataclasses.replace(self, seeds=min(self.seeds, 3), epochs=self.quick_epochs,
-                                   ablate_epoch=self.quick_epochs // 2)
+        return dataclasses.replace(self, seeds=min(self.seeds, 3), epochs=self.quick_epochs)
 
 
 def task_of(c: Config) -> bs.tasks.LineDrawing:
@@ -144,16 +145,16 @@ def _validation(net, state, task):
     trials = task.all_targets()
 
     @jax.jit
-    def drawn(params):
+    def drawn(params, start):  # the start state is an argument: seeds share the compiled program
         def one(cue):
-            _, trace = net.run(params, state, task.steps, inputs={"cue.input": cue}, record=["motor.rate"])
+            _, trace = net.run(params, start, task.steps, inputs={"cue.input": cue}, record=["motor.rate"])
             return trace["motor.rate"]
         return jax.vmap(one)(trials["inputs"])
 
     lines = np.asarray(task.lines)
 
     def measure(params):
-        y = np.asarray(drawn(params))
+        y = np.asarray(drawn(params, state))
         return (float(np.mean((y - lines) ** 2)),
                 float(np.mean(np.linalg.norm(y[:, -1] - lines[:, -1], axis=1))), y)
 
@@ -254,8 +255,16 @@ def run(config: Config, out_dir) -> dict:
     effects = {"auc_ratio_window_1": criteria.effect(m["auc_ratio"]),
                "final_error_ratio_window_1": criteria.effect(m["final_ratio"])}
     if not c.quick:
-        crit["control_full_bptt_final_ratio_at_least"] = criteria.criterion(m["full_ratio"], ">= 0.8")
-        crit["control_full_bptt_final_ratio_at_most"] = criteria.criterion(m["full_ratio"], "<= 1.25")
+        # With window = trial length there is no boundary: the cerebellum is never used nor trained,
+        # so this control holds by construction (it checks that nothing leaks in). The one with a
+        # single cut (mid_window) is the control that could fail.
+        for bound in (">= 0.8", "<= 1.25"):
+            side = "at_least" if bound.startswith(">") else "at_most"
+            crit[f"control_full_bptt_final_ratio_{side}"] = {
+                **criteria.criterion(m["full_ratio"], bound),
+                "note": "identical runs by construction: one window, no boundary for the cerebellum"}
+            crit[f"control_one_cut_window_{c.mid_window}_final_ratio_{side}"] = criteria.criterion(
+                m["mid_ratio"], bound)
         crit["ablation_endpoint_error_ratio"] = criteria.criterion(m["ablation_ratio"], "> 1.0")
         effects.update({
             "final_error_ratio_full_bptt": criteria.effect(m["full_ratio"]),

@@ -42,7 +42,9 @@ def test_the_full_form_runs_every_condition_and_draws_every_figure(tmp_path):
     assert cli.main(["run", "cerebellar-decoupling", "--out", str(tmp_path), *TINY_FULL]) == 0
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     crit = metrics["criteria"]
-    assert len(crit) == 5 and "ablation_endpoint_error_ratio" in crit
+    assert len(crit) == 7 and "ablation_endpoint_error_ratio" in crit
+    assert "control_one_cut_window_5_final_ratio_at_most" in crit
+    assert "by construction" in crit["control_full_bptt_final_ratio_at_most"]["note"]
     # with window = trial length there is no cut, so the cerebellum has nothing to act on: the
     # run equals cortex only exactly, whatever the size
     assert crit["control_full_bptt_final_ratio_at_least"]["value"] == 1.0

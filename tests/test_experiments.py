@@ -60,18 +60,25 @@ def test_coba_settles_into_asynchronous_irregular_firing(tmp_path):
     assert (tmp_path / "coba_raster.png").stat().st_size > 10_000
 
 
-def test_the_command_keeps_compiled_programs_in_a_cache_folder(tmp_path, monkeypatch):
+def test_the_command_keeps_compiled_programs_in_a_cache_folder(tmp_path, monkeypatch, capsys):
     import jax
 
     monkeypatch.setenv("BRAINSIM_COMPILATION_CACHE", "off")
     assert cli.use_compilation_cache() is None
-    before = jax.config.jax_compilation_cache_dir
+    before = jax.config.jax_compilation_cache_dir, jax.config.jax_compilation_cache_max_size
     monkeypatch.setenv("BRAINSIM_COMPILATION_CACHE", str(tmp_path / "xla"))
     try:
         assert cli.use_compilation_cache() == str(tmp_path / "xla")
-        assert jax.config.jax_compilation_cache_dir == str(tmp_path / "xla")
+        assert jax.config.jax_compilation_cache_dir == str(tmp_path / "xla") and (tmp_path / "xla").is_dir()
         monkeypatch.delenv("BRAINSIM_COMPILATION_CACHE")
+        assert cli.use_compilation_cache() == str(tmp_path / "xla")  # a folder JAX already has is kept
+        jax.config.update("jax_compilation_cache_dir", None)
         monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
         assert cli.use_compilation_cache() == str(tmp_path / "cache" / "brainsim" / "jax")
+        (tmp_path / "file").write_text("not a folder")
+        monkeypatch.setenv("BRAINSIM_COMPILATION_CACHE", str(tmp_path / "file" / "xla"))
+        assert cli.use_compilation_cache() is None
+        assert "compilation cache off" in capsys.readouterr().err
     finally:
-        jax.config.update("jax_compilation_cache_dir", before)
+        jax.config.update("jax_compilation_cache_dir", before[0])
+        jax.config.update("jax_compilation_cache_max_size", before[1])

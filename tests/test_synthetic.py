@@ -208,6 +208,8 @@ def test_the_two_layer_cerebellum_is_a_relu_network_with_a_zero_readout():
         synthetic.init_predictor(jax.random.key(0), 6, hidden=(4,), n_granule=8)
     with pytest.raises(bs.RunInputError, match="hidden layer"):
         synthetic.init_predictor(jax.random.key(0), 6, hidden=(0,))
+    with pytest.raises(bs.RunInputError, match="sequence of layer widths"):
+        synthetic.init_predictor(jax.random.key(0), 6, hidden=400)
 
 
 def _fit(steps, **kwargs):

@@ -520,10 +520,18 @@ def test_line_drawing_is_the_task_of_the_cerebellar_models(key):
 
 
 @pytest.mark.parametrize("bad, message", [(dict(n_targets=1), "n_targets"), (dict(radius=0.0), "radius"),
-                                          (dict(feedback_every=0), "feedback_every")])
+                                          (dict(feedback_every=0), "feedback_every"),
+                                          (dict(feedback_every=11), "exceeds steps")])
 def test_line_drawing_refuses_a_bad_shape_by_name(bad, message):
     with pytest.raises(ValueError, match=message):
         bs.tasks.LineDrawing(**bad)
+
+
+def test_line_drawing_trials_refuse_a_mismatched_index(key):
+    with pytest.raises(ValueError, match="shape"):
+        bs.tasks.LineDrawing().trials(key, 4, index=jnp.arange(3))
+    with pytest.raises(ValueError, match="key"):
+        bs.tasks.LineDrawing().trials(None, 4)
 
 
 def test_a_visible_target_stays_on_screen_in_both_faces(key):

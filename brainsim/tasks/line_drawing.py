@@ -10,10 +10,11 @@ output must draw the straight line from the origin to that point over
     y_t = (t / (steps - 1)) p,    t = 0, ..., steps - 1,
 
 so it must hold the cue in memory for the whole trial. Feedback (the loss)
-arrives only every ``feedback_every``-th step (``t = 0, k, 2k, ...``): the
-mask marks those steps. Cue ``k`` (an integer in ``-(n-1)/2 ... (n-1)/2``) is
-presented as ``cue_scale * k``; cue 0 is the origin and the others go round
-the circle.
+arrives only every ``feedback_every``-th step (``t = 0, k, 2k, ...``, as in
+the authors' code; with 10 steps and k = 2 the last step is never scored):
+the mask marks those steps. Cue ``k`` (the integers ``-(n // 2) ... n - 1 -
+n // 2``, one per target) is presented as ``cue_scale * k``; cue 0 is the
+origin and the others go round the circle.
 
 `trials(key, batch)` gives ``{"inputs": (B, T, 1), "targets": (B, T, 2),
 "mask": (B, T), "index": (B,)}``, the form `brainsim.train` reads.
@@ -46,6 +47,9 @@ class LineDrawing:
         check_int("LineDrawing", "feedback_every", self.feedback_every)
         if not self.radius > 0:
             raise ValueError(f"LineDrawing radius must be > 0, got {self.radius!r}")
+        if self.feedback_every > self.steps:
+            raise ValueError(f"LineDrawing feedback_every = {self.feedback_every} exceeds steps = "
+                             f"{self.steps}: only the first step would be scored")
 
     @property
     def cues(self) -> np.ndarray:
@@ -77,8 +81,12 @@ class LineDrawing:
         """``batch`` trials with targets drawn uniformly (or the given ``index``, (B,))."""
         check_int("LineDrawing.trials", "batch", batch)
         if index is None:
+            if key is None:
+                raise ValueError("LineDrawing.trials needs a key to draw targets, or index=")
             index = jax.random.randint(key, (batch,), 0, self.n_targets)
         index = jnp.asarray(index)
+        if index.shape != (batch,):
+            raise ValueError(f"LineDrawing.trials: index must have shape ({batch},), got {index.shape}")
         inputs = jnp.zeros((batch, self.steps, 1)).at[:, 0, 0].set(jnp.asarray(self.cues)[index])
         return {"inputs": inputs, "targets": jnp.asarray(self.lines)[index],
                 "mask": jnp.broadcast_to(jnp.asarray(self.mask), (batch, self.steps)), "index": index}
