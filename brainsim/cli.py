@@ -99,7 +99,8 @@ def use_compilation_cache() -> str | None:
     The folder is ``$BRAINSIM_COMPILATION_CACHE``, else one JAX is already set to use
     (``JAX_COMPILATION_CACHE_DIR``), else ``$XDG_CACHE_HOME/brainsim/jax`` (default
     ``~/.cache/brainsim/jax``); ``BRAINSIM_COMPILATION_CACHE=off`` turns it off. A folder that
-    cannot be created or written turns it off with one warning. The cache keeps at most 2 GiB.
+    cannot be created or written turns it off with one warning. The cache keeps at most 2 GiB
+    where the ``filelock`` package is installed (JAX needs it to enforce a limit).
     Returns the folder (None when off).
     """
     import jax
@@ -122,7 +123,12 @@ def use_compilation_cache() -> str | None:
         print(f"brainsim: compilation cache off ({folder} cannot be written)", file=sys.stderr)
         return None
     jax.config.update("jax_compilation_cache_dir", folder)
-    jax.config.update("jax_compilation_cache_max_size", 2 * 1024**3)
+    try:  # JAX enforces a size limit only with filelock installed (else every cache read fails)
+        import filelock  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        jax.config.update("jax_compilation_cache_max_size", 2 * 1024**3)
     return folder
 
 
