@@ -1,5 +1,6 @@
 """Shared test set-up: 8 CPU devices, strict dtype promotion, a key fixture."""
 
+import collections
 import os
 
 # Must happen before jax initialises its backends.
@@ -24,6 +25,25 @@ def x64():
     """Run a test in float64 (for finite-difference gradient checks)."""
     with jax.enable_x64(True):
         yield
+
+
+def pytest_sessionfinish(session):
+    """Under pytest-xdist, a worker hands its fuzz counters to the controller (see below)."""
+    import sys
+
+    support = sys.modules.get("fuzz_support")
+    if support is not None and hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["fuzz_table"] = {f: dict(row) for f, row in support.TABLE.items()}
+
+
+def pytest_testnodedown(node, error):
+    """The controller adds up the fuzz counters of each worker as it finishes."""
+    table = getattr(node, "workeroutput", {}).get("fuzz_table")
+    if table:
+        import fuzz_support
+
+        for family, row in table.items():
+            fuzz_support.TABLE.setdefault(family, collections.Counter()).update(row)
 
 
 def pytest_terminal_summary(terminalreporter):
