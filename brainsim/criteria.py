@@ -87,3 +87,26 @@ def table(criteria: dict) -> str:
     passed = sum(bool(c["pass"]) for c in criteria.values())
     lines.append(f"{passed} of {len(criteria)} criteria met")
     return "\n".join(lines)
+
+
+def paired_runs(seeds, conditions, run, desc: str) -> dict:
+    """``{seed: {condition: run(seed, condition)}}``, every condition on every seed, with one progress
+    bar naming the run in progress.
+
+    Pairing is the caller's: ``run`` must give a condition and its controls the same seeded
+    start (network, trials) so that their difference on a seed is the effect.
+    """
+    from tqdm.auto import tqdm
+
+    seeds, conditions = list(seeds), list(conditions)
+    if not seeds or not conditions:
+        raise ValueError(f"{desc}: paired runs need at least one seed and one condition")
+    results = {}
+    with tqdm(total=len(seeds) * len(conditions), desc=desc, unit="run") as bar:
+        for seed in seeds:
+            results[seed] = {}
+            for name in conditions:
+                bar.set_postfix_str(f"seed {seed}: {name}")
+                results[seed][name] = run(seed, name)
+                bar.update(1)
+    return results

@@ -47,7 +47,6 @@ from pathlib import Path
 import jax
 import numpy as np
 import optax
-from tqdm.auto import tqdm
 
 import brainsim as bs
 from brainsim import criteria
@@ -230,14 +229,8 @@ def run(config: Config, out_dir) -> dict:
     net = bs.build(connectome(c), dt=1.0)
     seeds = list(range(c.seed, c.seed + c.seeds))
     names = list(conditions(c))
-    results = {}
-    with tqdm(total=len(seeds) * len(names), desc="cerebellar-decoupling", unit="run") as bar:
-        for seed in seeds:
-            results[seed] = {}
-            for name in names:
-                bar.set_postfix_str(f"seed {seed}: {name}")
-                results[seed][name] = train(c, seed, name, net)
-                bar.update(1)
+    results = criteria.paired_runs(seeds, names, lambda seed, name: train(c, seed, name, net),
+                                   "cerebellar-decoupling")
     for seed in seeds:  # paired: every condition of a seed starts from the same cortex (and, from the
         first = results[seed][names[0]]  # same key, draws the same batches)
         for name in names[1:]:

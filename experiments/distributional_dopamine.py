@@ -52,7 +52,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from tqdm.auto import tqdm
 
 import brainsim as bs
 from brainsim import criteria
@@ -226,16 +225,11 @@ def run(config: Config, out_dir) -> dict:
     task = task_of(c)
     net = bs.build(td_conditioning(task, span=c.delay_steps + 1, channels=c.channels), dt=c.dt)
     seeds = list(range(c.seed, c.seed + c.seeds))
-    results = {}
-    with tqdm(total=len(seeds) * len(CONDITIONS), desc="distributional-dopamine", unit="run") as bar:
-        for seed in seeds:
-            results[seed] = {}
-            for name in CONDITIONS:
-                results[seed][name] = condition(c, seed, name, net)
-                bar.update(1)
-            if not np.array_equal(results[seed]["asymmetric"]["rewards"], results[seed]["symmetric"]["rewards"]):
-                raise RuntimeError(f"seed {seed}: the symmetric control saw other rewards")
-
+    results = criteria.paired_runs(seeds, CONDITIONS, lambda seed, name: condition(c, seed, name, net),
+                                   "distributional-dopamine")
+    for seed in seeds:  # paired: the symmetric control saw the same rewards
+        if not np.array_equal(results[seed]["asymmetric"]["rewards"], results[seed]["symmetric"]["rewards"]):
+            raise RuntimeError(f"seed {seed}: the symmetric control saw other rewards")
     taus = asymmetries(c)
     expected = np.array([expectile(t) for t in taus])
     span = float(MAGNITUDES.max() - MAGNITUDES.min())

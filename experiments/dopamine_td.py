@@ -52,7 +52,6 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
-from tqdm.auto import tqdm
 
 import brainsim as bs
 from brainsim import criteria
@@ -174,13 +173,8 @@ def run(config: Config, out_dir) -> dict:
     nets = {"basis": bs.build(connectome(c, basis=True), dt=c.dt),
             "no basis": bs.build(connectome(c, basis=False), dt=c.dt)}
     seeds = list(range(c.seed, c.seed + c.seeds))
-    results = {}
-    with tqdm(total=len(seeds) * len(CONDITIONS), desc="dopamine-td", unit="run") as bar:
-        for seed in seeds:
-            results[seed] = {}
-            for name in CONDITIONS:
-                results[seed][name] = condition(c, seed, name, nets)
-                bar.update(1)
+    results = criteria.paired_runs(seeds, CONDITIONS, lambda seed, name: condition(c, seed, name, nets),
+                                   "dopamine-td")
     for seed in seeds:  # paired: the controls met the same cues and rewards
         first = results[seed]["td"]
         for name in CONDITIONS[1:]:

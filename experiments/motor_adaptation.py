@@ -48,7 +48,6 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
-from tqdm.auto import tqdm
 
 import brainsim as bs
 from brainsim import criteria
@@ -255,14 +254,8 @@ def run(config: Config, out_dir) -> dict:
     out = Path(out_dir)
     net = bs.build(connectome(c), dt=1.0)
     seeds = list(range(c.seed, c.seed + c.seeds))
-    results = {}
-    with tqdm(total=len(seeds) * len(CONDITIONS), desc="motor-adaptation", unit="run") as bar:
-        for seed in seeds:
-            results[seed] = {}
-            for name in CONDITIONS:
-                bar.set_postfix_str(f"seed {seed}: {name}")
-                results[seed][name] = condition(c, seed, name, net)
-                bar.update(1)
+    results = criteria.paired_runs(seeds, CONDITIONS, lambda seed, name: condition(c, seed, name, net),
+                                   "motor-adaptation")
     for seed in seeds:  # paired: the control reached for the same targets
         if not np.array_equal(results[seed]["intact"]["targets"], results[seed]["cerebellum lesioned"]["targets"]):
             raise RuntimeError(f"seed {seed}: the lesioned control met other targets")

@@ -51,3 +51,17 @@ def test_table_lists_each_criterion_and_the_count_met():
     lines = criteria.table(crit).splitlines()
     assert lines[1].split()[0] == "a" and lines[1].endswith("yes") and lines[2].endswith("NO")
     assert lines[-1] == "1 of 2 criteria met"
+
+
+def test_paired_runs_runs_every_condition_on_every_seed_in_order():
+    calls = []
+
+    def run(seed, name):
+        calls.append((seed, name))
+        return f"{name}@{seed}"
+
+    results = criteria.paired_runs([3, 4], ("a", "b"), run, "demo")
+    assert calls == [(3, "a"), (3, "b"), (4, "a"), (4, "b")]  # a seed's conditions one after another
+    assert results == {3: {"a": "a@3", "b": "b@3"}, 4: {"a": "a@4", "b": "b@4"}}
+    with pytest.raises(ValueError, match="demo: paired runs need"):
+        criteria.paired_runs([], ("a",), run, "demo")
