@@ -15,6 +15,7 @@ from brainsim import (
     analysis,
     cpu,  # before any module that computes with JAX: honours BRAINSIM_CPU_THREADS
     kinds,
+    online,
     plasticity,
     plot,
     rl,
@@ -86,6 +87,7 @@ __all__ = [
     "StepContext",
     "SweepResult",
     "WiringError",
+    "online",
     "plasticity",
     "plot",
     "rl",
