@@ -15,11 +15,12 @@ from regions.loops import (
     cerebro_cerebellar,
     cortico_basal_ganglia_thalamic,
     td_conditioning,
+    thalamic_context_loop,
 )
 from regions.neuromodulators import Acetylcholine, Dopamine
 from regions.recurrent import RecurrentCortex
 from regions.temporal_basis import TemporalBasis
-from regions.thalamus import Thalamus
+from regions.thalamus import Thalamus, control_patterns
 
 __all__ = [
     "Acetylcholine",
@@ -36,7 +37,9 @@ __all__ = [
     "Thalamus",
     "cerebellar_motor_loop",
     "cerebro_cerebellar",
+    "control_patterns",
     "cortico_basal_ganglia_thalamic",
     "participation_ratio",
     "td_conditioning",
+    "thalamic_context_loop",
 ]

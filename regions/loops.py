@@ -24,6 +24,12 @@ cerebellum fast and the cerebellum's output tutoring cortex slowly: the
 two-rate account of motor adaptation (Smith, Ghazizadeh & Shadmehr 2006)
 as a circuit (Pemberton, Chadderton & Costa 2024).
 
+`thalamic_context_loop` — a trial task -> cortex -> policy, with the cortex's
+synaptic input gated unit by unit by a thalamic gain pattern that the basal
+ganglia select and dopamine (the RPE of the trial's reward) re-selects when
+it stops paying: thalamic control of which cortical subnetwork computes
+(Rikhye, Gilra & Halassa 2018; Wang & Halassa 2021).
+
 `td_conditioning` — a trial task's cues -> temporal basis -> striatal
 critic -> dopamine -> critic: the temporal-difference account of
 conditioning (Schultz, Dayan & Montague 1997), scalar or distributional
@@ -147,6 +153,83 @@ def cerebellar_motor_loop(task, n_cortex: int = 100, n_granule: int = 200, *, et
     brain.connect("cb.dcn", "tutor.input", kind="one_to_one", scale=-tutor)
     brain.connect("io.error", "tutor.input", kind="one_to_one", scale=-error_to_cortex)
     return brain
+
+
+def thalamic_context_loop(task, n_cortex: int = 256, channels: int = 2, per_channel: int = 4,
+                          input_scale: float = 1.0, latch: float = 0.2,
+                          bounds: tuple[float, float] = (0.3, 0.9)) -> bs.Connectome:
+    """A trial task learned by a cortex whose active subnetwork the thalamus selects.
+
+    - ``ctx`` (`Cortex`, ``n_cortex`` tanh units) receives the task's
+      ``obs`` at its port ``recurrent``, so the thalamic gain scales all its
+      synaptic input, sensory and recurrent: a unit with gain 0 is silent, and
+      no gradient reaches its weights (the context-dependent gating of Masse,
+      Grant & Freedman 2018, PNAS 115, E10467, set by the thalamus);
+    - ``policy`` (`bs.SoftmaxPolicy`) reads ``ctx.rate`` and acts in ``task``;
+    - ``th`` (`Thalamus` in control mode): one relay block of ``per_channel``
+      units per channel, driven tonically (at 1.25, so that a block opened by
+      a full GPi pause, gate 0.88, imposes its whole mask); set ``th.W_g`` to
+      `control_patterns` of one 0/1 mask per channel (an ``init`` override),
+      and an open block sets the cortical gain to its mask;
+    - ``bg`` (`BasalGanglia`, one channel per pattern): its salience is a
+      learned weight (within ``bounds``) from a tonic unit (``tonic``) plus Ornstein-Uhlenbeck
+      noise (``noise``, exploration) plus ``latch`` times the gates it
+      released, fed back (the thalamostriatal limb of the loop: a selected
+      channel holds itself, so near-equal weights do not leave both half open,
+      and switching takes a clear fall of the chosen channel's weight); its GPi
+      output gates the relay blocks, and the same gates come back as
+      ``bg.selected`` so that only the chosen channel's weight learns from
+      dopamine;
+    - ``critic`` (reading the thalamic relay: the value of the pattern in
+      force) and ``vta`` (`Dopamine`, episode ends from ``task.done``): the RPE
+      of each trial's reward, ``r - V(pattern)``, reaches ``bg.dopamine`` and
+      the critic one step late. A pattern that stops paying what it used to
+      gives large negative errors; a new one, expected to pay little, does not.
+
+    ``init`` overrides that make it a trial-level loop (``dt`` = 10 ms):
+    ``"tonic.bias": 1, "tonic.tau": dt, "th.tau": dt, "vta.gamma": 1``, and
+    ``"th.W_g": control_patterns(masks, per_channel)``. Cut
+    selection without rebuilding by zeroing ``bg.eta`` (the striatum stops
+    learning from dopamine and its first pattern stays), and thalamic control by zeroing
+    ``th.W_g`` (gain 1 everywhere: a plain RNN).
+    """
+    n = n_cortex
+    brain = bs.Connectome()
+    brain.add("task", task)
+    brain.add("ctx", Cortex(n))
+    brain.add("policy", bs.SoftmaxPolicy(task.n_actions))
+    brain.add("tonic", bs.RatePopulation(n=1, activation="linear"))
+    brain.add("noise", bs.RatePopulation(n=channels, activation="linear", noise=True))
+    brain.add("bg", BasalGanglia(channels, n_cortex=1, bounds=bounds))
+    brain.add("th", Thalamus(channels * per_channel, n_inhibition=channels, n_gain=n))
+    brain.add("critic", Critic(channels * per_channel))
+    brain.add("vta", Dopamine())
+    brain.connect("task.obs", "ctx.recurrent", scale=input_scale)
+    brain.connect("ctx.rate", "policy.logits")
+    brain.connect("policy.action", "task.action", kind="identity", delay=1)
+    brain.connect("tonic.rate", "bg.cortex", kind="identity")
+    brain.connect("noise.rate", "bg.salience", kind="identity")
+    # driven at 1.25: a block that a GPi pause opens (gate 0.88 at GPi = 0) still imposes its full mask
+    brain.connect("tonic.rate", "th.driver", weight=np.full((1, channels * per_channel), 1.25, np.float32))
+    brain.connect("bg.gpi", "th.inhibition", kind="identity", delay=1)
+    pool = np.kron(np.eye(channels), np.ones((per_channel, 1))) / per_channel  # mean gate per channel
+    brain.connect("th.gate", "bg.selected", weight=pool.astype(np.float32), delay=1)
+    brain.connect("th.gate", "bg.salience", weight=(latch * pool).astype(np.float32), delay=1)
+    brain.connect("th.gain", "ctx.gain", kind="identity", delay=1)
+    brain.connect("th.rate", "critic.features", kind="identity")
+    brain.connect("critic.value", "vta.value", kind="identity")
+    brain.connect("task.reward", "vta.reward", kind="identity")
+    brain.connect("task.done", "vta.done", kind="identity")
+    brain.connect("vta.rpe", "critic.rpe", kind="identity", delay=1)
+    brain.connect("vta.rpe", "bg.dopamine", kind="identity", delay=1)
+    return brain
+
+
+THALAMIC_CONTEXT_POSITIONS = {"task": (0.0, 1.0), "ctx": (-1.0, 0.35), "policy": (1.0, 0.35),
+                              "th": (-1.0, -0.5), "bg": (0.0, -0.5), "vta": (1.0, -0.5),
+                              "tonic": (-1.0, -1.3), "noise": (-0.3, -1.3), "critic": (0.5, -1.3)}
+"""Where `brainsim.plot.connectome` puts the regions of `thalamic_context_loop`: the task loop on top,
+the selection loop below."""
 
 
 CEREBELLAR_MOTOR_POSITIONS = {"task": (0.0, 1.0), "ctx": (-1.0, 0.25), "cb": (1.0, 0.25),

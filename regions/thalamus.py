@@ -20,6 +20,10 @@ pattern then scales the cortex's recurrent drive differently and switches
 the computation the same cortical weights perform (Rikhye, Gilra & Halassa
 2018, Nat Neurosci 21, 1753; Wang & Halassa 2021, Neuron 109, 2411).
 
+`control_patterns` builds ``W_g`` for a set of patterns: each channel's relay
+block, when fully open (rates 1), sets the gain to that channel's 0/1 mask,
+and with every block shut the gain is 1 everywhere.
+
 Params: ``tau`` (ms), ``k``, ``theta`` (gate), ``bias`` (n,), and in control
 mode ``W_g`` (n, n_gain). Ports: inputs ``driver`` (n), ``inhibition``
 (n_inhibition); outputs ``rate`` (n), ``gate`` (n) and ``gain`` (n_gain).
@@ -89,3 +93,18 @@ class Thalamus(Region):
         if self.n_gain:
             outputs["gain"] = jax.nn.relu(1.0 + r @ params["W_g"])
         return {"x": x}, outputs
+
+
+def control_patterns(masks, per_channel: int) -> np.ndarray:
+    """``W_g`` (channels * per_channel, n_gain) for one gain pattern per channel.
+
+    ``masks`` (channels, n_gain) of 0/1: with channel ``k``'s relay block at
+    rate 1 and the others at 0, ``gain = relu(1 + r W_g) = masks[k]``; each
+    row of block ``k`` is ``(masks[k] - 1) / per_channel``.
+    """
+    masks = np.asarray(masks, np.float64)
+    if masks.ndim != 2 or not np.all((masks == 0) | (masks == 1)):
+        raise ValueError(f"control_patterns: masks must be a (channels, n_gain) array of 0/1, got shape "
+                         f"{masks.shape}")
+    check_int("control_patterns", "per_channel", per_channel)
+    return np.repeat((masks - 1.0) / per_channel, per_channel, axis=0).astype(np.float32)

@@ -62,3 +62,25 @@ def test_the_cerebellum_learns_its_forward_model_of_cortex_in_the_loop(key):
                        record=["io.error"], every=5)
     control = np.abs(np.asarray(trace["io.error"])).mean(axis=1)
     assert error[-200:].mean() < 0.5 * control[-200:].mean()
+
+
+def test_the_thalamic_context_loop_imposes_the_selected_pattern_on_cortex(key):
+    """The channel with the larger striatal weight opens its relay block, and cortex receives that
+    block's mask as its gain (input and recurrence of the other units silenced); with W_g cut, gain 1."""
+    from regions import control_patterns, thalamic_context_loop
+
+    task = bs.tasks.ContextSwitching(n_stimuli=2, stimulus_steps=4, cued=False)
+    net = bs.build(thalamic_context_loop(task, n_cortex=16, channels=2, per_channel=3), dt=10.0)
+    masks = np.random.default_rng(0).integers(0, 2, (2, 16)).astype(np.float32)
+    params, state = net.init(key, overrides={"tonic.bias": 1.0, "tonic.tau": 10.0, "th.tau": 10.0,
+                                             "vta.gamma": 1.0, "noise.sigma": 0.0, "bg.eta": 0.0,
+                                             "th.W_g": control_patterns(masks, 3)})
+    regions = dict(state["regions"])
+    regions["bg"] = {**regions["bg"], "W_cs": np.array([[0.6, 0.9]], np.float32)}
+    state = {**state, "regions": regions}
+    _, trace = net.run(params, state, 40, record=["ctx.gain", "ctx.rate"])
+    np.testing.assert_allclose(np.asarray(trace["ctx.gain"])[-1], masks[1], atol=0.15)
+    rates = np.abs(np.asarray(trace["ctx.rate"])[-5:])
+    assert np.all(rates[:, masks[1] == 0] < 0.05) and rates[:, masks[1] == 1].max() > 0.05
+    _, plain = net.run(bs.set(params, "th.W_g", 0.0), state, 40, record=["ctx.gain"])
+    np.testing.assert_allclose(np.asarray(plain["ctx.gain"])[1:], 1.0)

@@ -12,7 +12,7 @@ from regions.cortex import Cortex
 from regions.critic import Critic
 from regions.hippocampus import Hippocampus
 from regions.neuromodulators import Acetylcholine, Dopamine
-from regions.thalamus import Thalamus
+from regions.thalamus import Thalamus, control_patterns
 
 f32 = np.float32
 
@@ -115,6 +115,45 @@ def test_dopamine_gated_learning_of_cortical_salience():
     assert np.all(learned[0] > 0.01) and np.allclose(learned[1], 0.0)  # only context A's synapses
     no_dopamine, _ = net.run(params, state, steps, inputs={"bg.cortex": context, "bg.salience": bias})
     np.testing.assert_array_equal(no_dopamine["regions"]["bg"]["W_cs"], state["regions"]["bg"]["W_cs"])
+
+
+def test_only_the_selected_channel_learns_and_the_others_relax_to_rest():
+    """Port ``selected`` gates the eligibility; unchosen weights decay to ``w_rest`` (closed form);
+    the bounds hold."""
+    steps, dt = 300, 1.0
+    net, params, state = lone("bg", BasalGanglia(2, n_cortex=1, bounds=(0.2, 0.8)), dt=dt, **{
+        "bg.eta": 0.05, "bg.forget": 0.01, "bg.w_rest": 0.5})
+    regions = dict(state["regions"])
+    regions["bg"] = {**regions["bg"], "W_cs": jnp.asarray([[0.7, 0.7]], jnp.float32)}
+    state = {**state, "regions": regions}
+    tonic = np.ones((steps, 1), f32)
+    selected = np.tile(np.array([1.0, 0.0], f32), (steps, 1))
+    drive = {"bg.cortex": tonic, "bg.selected": selected}
+    burst, _ = net.run(params, state, steps, inputs={**drive, "bg.dopamine": np.full(steps, 1.0, f32)})
+    w = np.asarray(burst["regions"]["bg"]["W_cs"])[0]
+    assert w[0] == pytest.approx(0.8)  # rewarded and chosen: up to the upper bound
+    assert w[1] == pytest.approx(0.5 + 0.2 * (1 - 0.01 * dt) ** steps, rel=1e-4)  # unchosen: relaxes only
+    dip, _ = net.run(params, state, steps, inputs={**drive, "bg.dopamine": np.full(steps, -1.0, f32)})
+    assert np.asarray(dip["regions"]["bg"]["W_cs"])[0, 0] == pytest.approx(0.2)  # down to the lower bound
+    for bad in ((0.8, 0.2), (0.0, float("inf")), (0.1,)):
+        with pytest.raises(ValueError, match="bounds|w_m"):
+            BasalGanglia(2, n_cortex=1, bounds=bad)
+
+
+def test_control_patterns_set_the_gain_of_the_open_channel():
+    masks = np.array([[1, 0, 1, 0, 1], [0, 0, 1, 1, 1]], f32)
+    th = Thalamus(6, n_inhibition=2, n_gain=5)
+    params, state = th.init(jax.random.key(0))
+    params = {**params, "W_g": jnp.asarray(control_patterns(masks, 3)), "tau": jnp.asarray(1.0)}
+
+    class Ctx:
+        dt = 1.0
+
+    for inhibition, expected in (([-0.1, 1.0], masks[0]), ([1.0, -0.1], masks[1]), ([1.0, 1.0], np.ones(5))):
+        _, out = th.step(params, state, {"driver": jnp.ones(6), "inhibition": jnp.asarray(inhibition)}, Ctx)
+        np.testing.assert_allclose(out["gain"], expected, atol=0.02)
+    with pytest.raises(ValueError, match="0/1"):
+        control_patterns(np.full((2, 5), 0.5), 3)
 
 
 # -- thalamus -------------------------------------------------------------------------
