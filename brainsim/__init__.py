@@ -14,6 +14,7 @@
 from brainsim import (
     analysis,
     cpu,  # before any module that computes with JAX: honours BRAINSIM_CPU_THREADS
+    credit,
     kinds,
     online,
     plasticity,
@@ -97,6 +98,7 @@ __all__ = [
     "check_int",
     "check_real",
     "analysis",
+    "credit",
     "kinds",
     "param",
     "signed_weight",

@@ -8,6 +8,7 @@ from brainsim.kinds.base import Endpoints, Kind, signed_weight
 from brainsim.kinds.dense import Dense, Matrix
 from brainsim.kinds.elementwise import Identity, OneToOne
 from brainsim.kinds.event import Event
+from brainsim.kinds.feedback_alignment import FeedbackAligned
 from brainsim.kinds.short_term import ShortTermPlasticity
 from brainsim.kinds.shorthand import BY_NAME, make_kind
 from brainsim.kinds.sparse import Sparse
@@ -17,6 +18,7 @@ __all__ = [
     "Dense",
     "Endpoints",
     "Event",
+    "FeedbackAligned",
     "Identity",
     "Kind",
     "Matrix",
