@@ -45,7 +45,7 @@ def trials(net, loss: Callable, optimiser: optax.GradientTransformation, *, step
 
     ``out`` holds ``"loss"`` ``(n,)`` and ``"summary"`` (the loss's second output, stacked).
     Only the ``trainable`` params change (param paths or top-level names; default all but
-    ``dt``). ``init(params)`` on the returned function gives the optimiser's state.
+    ``brainsim.train.NEVER_TRAINED``). ``init(params)`` on the returned function gives the optimiser's state.
     """
     check_int("online.trials", "steps_per_trial", steps_per_trial)
     record = list(record)

@@ -219,7 +219,7 @@ def fit_decoupled(net, state, params, data, steps: int, *, region: str, window: 
         output enters the cortex's objective through a stop-gradient, and its
         target is a stop-gradient.
       optimizer, predictor_optimizer: optax optimisers (default Adam 1e-3 and 3e-3).
-      trainable: network param paths to train (default all but ``dt``).
+      trainable: network param paths to train (default all but ``dt`` and fixed feedback scales).
       use_predictor: False trains by plain truncated BPTT (the control).
       ablate_at: lesion the cerebellum from this update on: its output is
         zero and it stops learning, so training goes on by plain truncated BPTT

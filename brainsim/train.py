@@ -77,7 +77,8 @@ def fit(
       key: PRNG key for data and loss (default ``jax.random.key(0)``).
       trainable: param paths (``"ctx"``, ``"ctx.W_rec"``) to train; the rest
         stay fixed. Default: every param but the integration step ``dt``
-        (name ``"dt"`` to train it too).
+        and the scales of fixed feedback (`NEVER_TRAINED`; name them to
+        train them too).
       evaluate: ``evaluate(params, key) -> float``, logged every ``eval_every``.
       log_every: record the loss every this many steps.
       progress: progress bar (default: on a terminal).
@@ -182,11 +183,16 @@ def apply_updates(optimizer, grads, opt_state, params):
     return optax.apply_updates(params, updates), opt_state
 
 
+NEVER_TRAINED = ("dt", "feedback_scale")
+"""Leaves frozen unless named in ``trainable``: the time step, and the scale of a credit rule's fixed
+feedback (`brainsim.kinds.FeedbackAligned`), which weight decay would otherwise shrink away."""
+
+
 def _labels(params, trainable: Sequence[str] | None):
-    """``"train"``/``"freeze"`` per leaf, from the trainable paths (default: all but ``dt``)."""
+    """``"train"``/``"freeze"`` per leaf, from the trainable paths (default: all but `NEVER_TRAINED`)."""
     if trainable is None:
         return jax.tree_util.tree_map_with_path(
-            lambda key_path, _: "freeze" if key_path and param_paths._key_name(key_path[-1]) == "dt"
+            lambda key_path, _: "freeze" if key_path and param_paths._key_name(key_path[-1]) in NEVER_TRAINED
             else "train",
             params)
     if isinstance(trainable, str):

@@ -52,11 +52,38 @@ def gradients(brain, key):
 def test_symmetric_feedback_is_exact_backprop(key):
     exact, params, _ = gradients(stack(), key)
     aligned, aligned_params, _ = gradients(bs.credit.feedback_alignment(stack(), symmetric=True), key)
+    assert jax.tree.structure(bs.credit.plain(aligned)) == jax.tree.structure(params)
     for path in bs.paths(params):
         np.testing.assert_allclose(bs.get(aligned, path), bs.get(exact, path), rtol=1e-5, atol=1e-7,
                                    err_msg=path)
     np.testing.assert_array_equal(bs.get(aligned_params, "inp.rate->h1.input.weight"),
                                   bs.get(params, "inp.rate->h1.input.weight"))  # the same forward start
+
+
+def test_symmetric_feedback_is_exact_with_dale_signs_a_given_start_jit_and_vmap(key):
+    brain = bs.Connectome()
+    brain.add("inp", bs.RatePopulation(n=4, activation="linear"))
+    brain.add("h", bs.RatePopulation(n=8, activation="tanh", exc_fraction=0.75))
+    brain.add("out", bs.RatePopulation(n=3, activation="linear"))
+    brain.connect("inp.rate", "h.input", weight=np.random.default_rng(2).normal(size=(4, 8)))
+    brain.connect("h.rate", "out.input")  # signed by h's Dale's law
+    drive, target = problem()
+    results = []
+    for b in (brain, bs.credit.feedback_alignment(brain, symmetric=True)):
+        net = bs.build(b, dt=1.0)
+        params, state = net.init(key, overrides=overrides(b))
+        grad = jax.grad(loss_fn(net, state, drive, target))
+        eager = bs.credit.plain(grad(params))
+        jitted = bs.credit.plain(jax.jit(grad)(params))
+        both = jax.tree.map(lambda a, c: jnp.stack([a, c]), params, jax.tree.map(lambda a: 1.1 * a, params))
+        mapped = bs.credit.plain(jax.vmap(grad)(both))
+        for path in bs.paths(eager):
+            np.testing.assert_allclose(bs.get(jitted, path), bs.get(eager, path), rtol=1e-5, atol=1e-7)
+            np.testing.assert_allclose(bs.get(mapped, path)[0], bs.get(eager, path), rtol=1e-5, atol=1e-7)
+        results.append(eager)
+    for path in bs.paths(results[0]):
+        np.testing.assert_allclose(bs.get(results[1], path), bs.get(results[0], path), rtol=1e-5, atol=1e-7,
+                                   err_msg=path)
 
 
 def test_random_feedback_changes_only_what_lies_behind_it(key):
@@ -65,9 +92,9 @@ def test_random_feedback_changes_only_what_lies_behind_it(key):
     last = "h2.rate->out.input.weight"  # its error comes straight from the loss: exact
     np.testing.assert_allclose(bs.get(aligned, last), bs.get(exact, last), rtol=1e-5)
     cosines = bs.credit.alignment(aligned, exact)
-    assert cosines[last] == pytest.approx(1.0, abs=1e-6)
+    assert cosines[last] == pytest.approx(1.0, abs=1e-6) and "dt" not in cosines
     for earlier in ("inp.rate->h1.input.weight", "h1.rate->h2.input.weight"):
-        assert cosines[earlier] < 0.99, earlier
+        assert cosines[earlier] < 0.9, earlier  # a random direction, not the gradient's
         assert np.all(np.isfinite(bs.get(aligned, earlier)))
     assert float(bs.get(aligned, "h1.rate->h2.input.feedback_scale")) == 0.0  # a param, never trained
     feedback = state["projections"]["h1.rate->h2.input"]["feedback"]
@@ -87,8 +114,8 @@ def test_the_forward_weights_come_to_align_with_the_feedback(key):
     params, state = net.init(key, overrides=overrides(brain))
     rng = np.random.default_rng(1)
     drives = rng.normal(size=(64, T, SIZES["inp"])).astype(np.float32)
-    targets = np.stack([np.asarray(teacher_net.run(teacher, state0, T, inputs={"inp.input": d},
-                                                   record=["out.rate"])[1]["out.rate"]) for d in drives])
+    targets = jax.vmap(lambda d: teacher_net.run(teacher, state0, T, inputs={"inp.input": d},
+                                                 record=["out.rate"])[1]["out.rate"])(drives)
 
     exact_state = exact_net.init(key, overrides=overrides(brain))[1]
 
@@ -97,13 +124,9 @@ def test_the_forward_weights_come_to_align_with_the_feedback(key):
             return jnp.mean(jax.vmap(lambda d, y: loss_fn(model, start, d, y)(p))(drives, targets))
         return loss
 
-    def without_feedback(p):  # the same weights, as the exact network holds them
-        return {k: {q: w for q, w in v.items() if q != "feedback_scale"} if isinstance(v, dict) else v
-                for k, v in p.items()}
-
     def first_layer_alignment(p):
         rule = jax.grad(batch_loss(net, state))(p)
-        exact = jax.grad(batch_loss(exact_net, exact_state))(without_feedback(p))
+        exact = jax.grad(batch_loss(exact_net, exact_state))(bs.credit.plain(p))
         first = "inp.rate->h1.input"
         return bs.credit.alignment(rule[first]["weight"], exact[first]["weight"])
 
@@ -114,6 +137,28 @@ def test_the_forward_weights_come_to_align_with_the_feedback(key):
     after = first_layer_alignment(result.params)["all"]
     assert float(batch_loss(net, state)(result.params)) < 0.1 * start
     assert before < 0.1 and after > 0.5, (before, after)  # from orthogonal to within 60 degrees
+
+
+def test_weight_decay_leaves_the_feedback_scale_alone(key):
+    brain = bs.credit.feedback_alignment(stack())
+    net = bs.build(brain, dt=1.0)
+    params, state = net.init(key, overrides=overrides(brain))
+    drive, target = problem()
+    loss = loss_fn(net, state, drive, target)
+    result = bs.train.fit(lambda p, batch, k: loss(p), params, optax.adamw(0.01, weight_decay=0.5),
+                          lambda k, step: None, steps=20, progress=False)
+    assert float(bs.get(result.params, "h1.rate->h2.input.feedback_scale")) == 1.0
+    assert not np.array_equal(bs.get(result.params, "h1.rate->h2.input.weight"),
+                              bs.get(params, "h1.rate->h2.input.weight"))
+
+
+def test_alignment_counts_a_missing_update_as_orthogonal():
+    g = {"a": jnp.array([1.0, 0.0]), "b": jnp.array([0.0, 2.0]), "dt": jnp.array(5.0)}
+    u = {"a": jnp.zeros(2), "b": jnp.array([0.0, 1.0]), "dt": jnp.array(-5.0)}
+    cos = bs.credit.alignment(u, g)
+    assert cos["a"] == 0.0 and cos["b"] == pytest.approx(1.0) and "dt" not in cos
+    assert cos["all"] == pytest.approx(2.0 / np.sqrt(5.0))  # <u, g> / (|u| |g|) over a and b
+    assert bs.credit.alignment(jnp.ones(3), jnp.array([1.0, 0.0, 0.0]))["all"] == pytest.approx(3 ** -0.5)
 
 
 def test_bad_requests_are_refused():

@@ -20,12 +20,14 @@ def _by_path(tree) -> dict:
     return dict(zip(paths(tree), leaves))
 
 
-def alignment(update, gradient, tiny: float = 1e-30) -> dict:
+def alignment(update, gradient, exclude=("dt",), tiny: float = 1e-30) -> dict:
     """``{path: cosine}`` over the params both pytrees hold (a rule's network may hold extra ones,
-    such as feedback scales); params where either is zero (not trained) are left out, and
-    ``"all"`` is the cosine of the rest concatenated. Arrays (not trees) give ``{"all": ...}``."""
+    such as feedback scales), but for the paths in ``exclude`` (``dt``, which training leaves
+    fixed); params whose gradient is zero are left out, and an update of zero where the gradient
+    is not counts as orthogonal. ``"all"`` is the cosine of the rest concatenated. Arrays (not
+    trees) give ``{"all": ...}``. Not for use under ``jit`` (it returns Python floats)."""
     u_paths, g_paths = _by_path(update), _by_path(gradient)
-    common = [p for p in g_paths if p in u_paths]
+    common = [p for p in g_paths if p in u_paths and p not in exclude]
     if not common:
         raise ValueError(f"alignment: the update and the gradient share no param paths "
                          f"({sorted(u_paths)[:5]} against {sorted(g_paths)[:5]})")
@@ -36,12 +38,12 @@ def alignment(update, gradient, tiny: float = 1e-30) -> dict:
             raise ValueError(f"alignment: {name or 'the array'} has shape {u.shape} in the update, "
                              f"{g.shape} in the gradient")
         nu, ng = jnp.sum(u * u), jnp.sum(g * g)
-        if float(nu) <= tiny or float(ng) <= tiny:
+        if float(ng) <= tiny:
             continue
         d = jnp.sum(u * g)
         if name:
-            out[name] = float(d / jnp.sqrt(nu * ng))
+            out[name] = float(d / jnp.sqrt(nu * ng)) if float(nu) > tiny else 0.0
         dot, uu, gg = dot + d, uu + nu, gg + ng
-    if uu > 0:
-        out["all"] = float(dot / jnp.sqrt(uu * gg))
+    if gg > 0:
+        out["all"] = float(dot / jnp.sqrt(uu * gg)) if uu > 0 else 0.0
     return out

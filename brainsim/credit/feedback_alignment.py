@@ -60,3 +60,12 @@ def feedback_alignment(brain: Connectome, only: Iterable[str] | None = None, *,
         copy._projections.append(p)
     copy.node_map.update(brain.node_map)
     return copy
+
+
+def plain(tree):
+    """A params (or gradient, or update) tree of a rule's network without the rule's own leaves
+    (the feedback scales): the structure of the original network's params, so that updates,
+    checkpoints and comparisons cross between the two."""
+    if isinstance(tree, dict):
+        return {k: plain(v) for k, v in tree.items() if k != "feedback_scale"}
+    return tree

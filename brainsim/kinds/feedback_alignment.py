@@ -9,7 +9,11 @@ form, ``dL/dW = x^T g``, so learning needs no synapse to know another's
 weight; the forward weights come to align with ``B`` as they learn.
 
 ``B`` lives in state (``"feedback"``: seeded, never trained) and is drawn like
-the forward start, ``N(0, scale^2 / n_src)``. With ``symmetric=True`` the
+a `Dense` start, ``N(0, scale^2 / n_src)`` (also for a `Matrix` forward, whose
+given start may be larger or smaller: set ``feedback_scale`` to match).
+``feedback_scale`` is left out of training by default
+(`brainsim.train.NEVER_TRAINED`); `brainsim.credit.plain` drops it from a
+params or gradient tree. With ``symmetric=True`` the
 error goes back through ``W`` itself: exact backprop, the reference a test
 compares with. Per-edge delays and local plasticity rules are not supported
 (use `Dense` there).
@@ -53,7 +57,7 @@ class FeedbackAligned(Kind):
     forward: Kind = dataclasses.field(default_factory=Dense)
     symmetric: bool = False
 
-    shorthand = "feedback_aligned"
+    shorthand = None  # made by brainsim.credit.feedback_alignment, or as FeedbackAligned(forward)
     plastic = False
     edge_delays = False
 
