@@ -35,7 +35,7 @@ import jax.numpy as jnp
 import optax
 
 from brainsim.checks import check_int
-from brainsim.train import _labels
+from brainsim.train import masked
 
 
 def trials(net, loss: Callable, optimiser: optax.GradientTransformation, *, steps_per_trial: int,
@@ -52,10 +52,6 @@ def trials(net, loss: Callable, optimiser: optax.GradientTransformation, *, step
     if not record:
         raise ValueError("online.trials: record at least one port, the loss is computed from the records")
 
-    def labelled(params):
-        return optax.multi_transform({"train": optimiser, "freeze": optax.set_to_zero()},
-                                     _labels(params, trainable))
-
     def one(carry, _, learning):
         params, opt_state, state = carry
 
@@ -66,7 +62,7 @@ def trials(net, loss: Callable, optimiser: optax.GradientTransformation, *, step
 
         (value, (new_state, summary)), grads = jax.value_and_grad(trial_loss, has_aux=True)(params)
         with jax.numpy_dtype_promotion("standard"):  # optax mixes Python floats with int32 counts
-            updates, new_opt = labelled(params).update(grads, opt_state, params)
+            updates, new_opt = masked(optimiser, params, trainable).update(grads, opt_state, params)
         stepped = optax.apply_updates(params, jax.tree.map(lambda u: learning.astype(u.dtype) * u, updates))
 
         def where_learning(new, old):
@@ -89,5 +85,5 @@ def trials(net, loss: Callable, optimiser: optax.GradientTransformation, *, step
             raise ValueError(f"online.trials: learning must be >= 0 (0 freezes), got {learning!r}")
         return scan_trials(params, opt_state, state, n, jnp.asarray(learning, jnp.result_type(float)))
 
-    run_trials.init = lambda params: labelled(params).init(params)
+    run_trials.init = lambda params: masked(optimiser, params, trainable).init(params)
     return run_trials

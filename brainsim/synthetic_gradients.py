@@ -233,7 +233,7 @@ def fit_decoupled(net, state, params, data, steps: int, *, region: str, window: 
     """
     import optax
 
-    from brainsim.train import _labels, apply_updates, training_loop
+    from brainsim.train import apply_updates, masked, training_loop
 
     check_int("fit_decoupled", "predictor_steps", predictor_steps, minimum=0, error=RunInputError)
     if ablate_at is not None:
@@ -249,8 +249,7 @@ def fit_decoupled(net, state, params, data, steps: int, *, region: str, window: 
     loss_of(state, wiring)  # a bad region or window is refused here, before any compilation
     optimizer = optax.adam(1e-3) if optimizer is None else optimizer
     predictor_optimizer = optax.adam(3e-3) if predictor_optimizer is None else predictor_optimizer
-    optimizer = optax.multi_transform({"train": optimizer, "freeze": optax.set_to_zero()},
-                                      _labels(params, trainable))
+    optimizer = masked(optimizer, params, trainable)
     trainee = {"net": params, "predictor": predictor, "net_opt": optimizer.init(params),
                "predictor_opt": predictor_optimizer.init(predictor), "step": jnp.zeros((), jnp.int32)}
     inner = predictor_steps if use_predictor and not joint else 0

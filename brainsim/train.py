@@ -89,8 +89,7 @@ def fit(
         last params with a finite loss, ``err.step`` the failing step.
     """
     check_int("fit", "steps", steps, error=RunInputError)
-    optimizer = optax.multi_transform(
-        {"train": optimizer, "freeze": optax.set_to_zero()}, _labels(params, trainable))
+    optimizer = masked(optimizer, params, trainable)
     trainee, history = training_loop(
         _update_fn(loss, optimizer), (params, optimizer.init(params)), data, steps,
         params_of=lambda trainee: trainee[0], key=key, evaluate=evaluate, eval_every=eval_every,
@@ -186,6 +185,12 @@ def apply_updates(optimizer, grads, opt_state, params):
 NEVER_TRAINED = ("dt", "feedback_scale")
 """Leaves frozen unless named in ``trainable``: the time step, and the scale of a credit rule's fixed
 feedback (`brainsim.kinds.FeedbackAligned`), which weight decay would otherwise shrink away."""
+
+
+def masked(optimizer, params, trainable: Sequence[str] | None) -> optax.GradientTransformation:
+    """``optimizer`` on the ``trainable`` params (see `fit`), zero updates for the rest."""
+    return optax.multi_transform({"train": optimizer, "freeze": optax.set_to_zero()},
+                                 _labels(params, trainable))
 
 
 def _labels(params, trainable: Sequence[str] | None):

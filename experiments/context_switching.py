@@ -146,19 +146,20 @@ def masks_of(c: Config, seed: int) -> np.ndarray:
     return (rng.random((2, c.n_cortex)) < c.active_fraction).astype(np.float32)
 
 
+def with_region_state(state, region: str, **leaves):
+    """``state`` with some of ``region``'s state leaves replaced (cast to their dtype and shape)."""
+    old = state["regions"][region]
+    new = {**old, **{k: jnp.asarray(v, old[k].dtype).reshape(old[k].shape) for k, v in leaves.items()}}
+    return {**state, "regions": {**state["regions"], region: new}}
+
+
 def with_bg_weights(state, w):
-    regions = dict(state["regions"])
-    regions["bg"] = {**regions["bg"], "W_cs": jnp.asarray(w, regions["bg"]["W_cs"].dtype).reshape(1, -1)}
-    return {**state, "regions": regions}
+    return with_region_state(state, "bg", W_cs=w)
 
 
 def with_trial(state, trial: int):
     """The task moved to ``trial`` of its schedule, at the trial's first step."""
-    regions = dict(state["regions"])
-    task = regions["task"]
-    regions["task"] = {**task, "trial": jnp.asarray(trial, task["trial"].dtype),
-                       "t": jnp.zeros_like(task["t"])}
-    return {**state, "regions": regions}
+    return with_region_state(state, "task", trial=trial, t=0)
 
 
 def start(c: Config, seed: int, name: str, net):
