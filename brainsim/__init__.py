@@ -55,7 +55,7 @@ from brainsim.populations.dale import check_exc_fraction, dale_signs
 from brainsim.populations.rate import ACTIVATIONS
 from brainsim.ports import Port
 from brainsim.projection import Projection
-from brainsim.region import Region, StepContext
+from brainsim.region import Region, StepContext, presynaptic
 from brainsim.surrogate import spike
 from brainsim.sweeps import SweepResult, sweep
 
@@ -86,6 +86,7 @@ __all__ = [
     "Region",
     "RunInputError",
     "StepContext",
+    "presynaptic",
     "SweepResult",
     "WiringError",
     "online",

@@ -24,6 +24,7 @@ import dataclasses
 from typing import Any, Mapping, NamedTuple
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from brainsim.checks import check_int  # noqa: F401  (re-exported for older imports)
@@ -40,11 +41,25 @@ class StepContext(NamedTuple):
       t: step index, int32 scalar, counted from the start of the simulation.
       dt: integration step in ms (a traced scalar: it lives in params).
       key: a typed PRNG key unique to this region and step.
+      isolate: the step runs for a local credit rule (`brainsim.credit`):
+        derivatives must not flow from one unit to another within it. A
+        region with recurrent weights of its own passes the presynaptic
+        activity they read through `presynaptic`.
     """
 
     t: jax.Array
     dt: jax.Array
     key: jax.Array
+    isolate: bool = False
+
+
+def presynaptic(activity: jax.Array, ctx: StepContext) -> jax.Array:
+    """``activity`` as read by a region's own recurrent weights: unchanged in value, and with
+    its derivative stopped when ``ctx.isolate`` is set, so that a unit's state depends, for
+    derivatives, only on its own past (the locality that e-prop and RFLO assume)."""
+    if isinstance(ctx.isolate, (bool, np.bool_)):
+        return jax.lax.stop_gradient(activity) if ctx.isolate else activity
+    return jnp.where(ctx.isolate, jax.lax.stop_gradient(activity), activity)  # a traced flag
 
 
 class Region(abc.ABC):
@@ -52,7 +67,15 @@ class Region(abc.ABC):
 
     Subclasses are ``@dataclasses.dataclass(frozen=True)`` and implement the
     four members below. `signs` may be overridden to declare Dale's law.
+
+    ``unit_local = True`` declares that each unit's next state depends on its
+    own state, its inputs and its params alone once the activity its own
+    recurrent weights read goes through `presynaptic`: every state leaf then
+    holds one value per unit, and the online credit rules (`brainsim.credit`'s
+    e-prop and RFLO) can train it.
     """
+
+    unit_local = False
 
     @property
     @abc.abstractmethod

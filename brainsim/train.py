@@ -42,12 +42,14 @@ class FitResult:
     """What `fit` returns: final params and optimiser state, and the history.
 
     ``history`` holds lists ``step``/``loss`` (every ``log_every`` steps) and
-    ``eval_step``/``eval`` (every ``eval_every`` steps).
+    ``eval_step``/``eval`` (every ``eval_every`` steps); ``rule_state`` is the
+    state of a credit-assignment rule (`brainsim.credit.Rule`), if one trained.
     """
 
     params: dict
     opt_state: object
     history: dict
+    rule_state: object = None
 
 
 def fit(
@@ -69,7 +71,10 @@ def fit(
     """Minimise ``loss(params, batch, key)`` (a scalar) over ``steps`` updates.
 
     Args:
-      loss: the loss; it may return ``(value, aux)``, aux is ignored.
+      loss: the loss; it may return ``(value, aux)``, aux is ignored. Or a
+        credit-assignment rule (`brainsim.credit.Rule`: ``bptt``, ``eprop``,
+        ``rflo``, ``node_perturbation``), whose updates then stand in for the
+        gradient, and ``result.rule_state`` holds the rule's own state.
       params: initial params (e.g. from `Network.init`).
       optimizer: any optax transformation.
       data: ``data(key, step) -> batch`` or an iterable of batches.
@@ -88,14 +93,22 @@ def fit(
       NonFiniteError: the loss became NaN or inf; ``err.params`` holds the
         last params with a finite loss, ``err.step`` the failing step.
     """
+    from brainsim.credit.rule import Rule
+
     check_int("fit", "steps", steps, error=RunInputError)
     optimizer = masked(optimizer, params, trainable)
+    if isinstance(loss, Rule):
+        update = _rule_update_fn(loss, optimizer)
+        trainee = (params, optimizer.init(params), loss.init(params))
+    else:
+        update, trainee = _update_fn(loss, optimizer), (params, optimizer.init(params))
     trainee, history = training_loop(
-        _update_fn(loss, optimizer), (params, optimizer.init(params)), data, steps,
+        update, trainee, data, steps,
         params_of=lambda trainee: trainee[0], key=key, evaluate=evaluate, eval_every=eval_every,
         log_every=log_every, progress=progress, checkpoint=checkpoint,
         checkpoint_every=checkpoint_every)
-    return FitResult(params=trainee[0], opt_state=trainee[1], history=history)
+    return FitResult(params=trainee[0], opt_state=trainee[1], history=history,
+                     rule_state=trainee[2] if len(trainee) > 2 else None)
 
 
 def training_loop(update: Callable, trainee, data: Callable | Iterable, steps: int, *,
@@ -169,6 +182,17 @@ def _update_fn(loss, optimizer):
         params, opt_state = trainee
         (value, metrics), grads = jax.value_and_grad(loss_and_metrics, has_aux=True)(params, batch, key)
         return apply_updates(optimizer, grads, opt_state, params), value, metrics
+
+    return update
+
+
+def _rule_update_fn(rule, optimizer):
+    @jax.jit
+    def update(trainee, batch, key):
+        params, opt_state, rule_state = trainee
+        value, grads, rule_state, metrics = rule(params, rule_state, batch, key)
+        params, opt_state = apply_updates(optimizer, grads, opt_state, params)
+        return (params, opt_state, rule_state), value, metrics
 
     return update
 

@@ -52,6 +52,7 @@ from brainsim import (
     check_int,
     dale_signs,
     param,
+    presynaptic,
     signed_weight,
 )
 
@@ -82,6 +83,7 @@ class Cortex(Region):
     activation: str = "tanh"
     exc_fraction: float | None = None
     two_compartment: bool = False
+    unit_local = True  # its recurrent weights read `presynaptic` rates (see `brainsim.Region`)
 
     def __post_init__(self):
         check_int("Cortex", "n", self.n)
@@ -120,7 +122,8 @@ class Cortex(Region):
         x = state["x"]
         r = phi(x)
         w = signed_weight(params["W_rec"], self.signs("rate"))
-        drive = inputs["gain"] * (r @ w + inputs["recurrent"]) + inputs["input"] + params["bias"]
+        recurrent = presynaptic(r, ctx) @ w + inputs["recurrent"]
+        drive = inputs["gain"] * recurrent + inputs["input"] + params["bias"]
         new_state = {}
         outputs = {}
         if self.two_compartment:
@@ -152,6 +155,7 @@ class SpikingCortex(Region):
 
     n: int
     exc_fraction: float | None = 0.8
+    unit_local = True  # its recurrent weights read `presynaptic` spikes (see `brainsim.Region`)
 
     def __post_init__(self):
         check_int("SpikingCortex", "n", self.n)
@@ -185,7 +189,7 @@ class SpikingCortex(Region):
 
     def step(self, params, state, inputs, ctx):
         w = signed_weight(params["W_rec"], self.signs("spike"))
-        recurrent = inputs["gain"] * (state["spike"] @ w + inputs["recurrent"])
+        recurrent = inputs["gain"] * (presynaptic(state["spike"], ctx) @ w + inputs["recurrent"])
         lif_state = {k: state[k] for k in ("V", "refractory", "I_syn")}
         lif_inputs = {"input": inputs["input"] + recurrent, "current": jnp.zeros(self.n, w.dtype)}
         lif_state, out = self._neurons.step(params, lif_state, lif_inputs, ctx)

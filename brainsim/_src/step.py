@@ -11,6 +11,13 @@ topological order):
 
 then apply the plasticity rules of plastic projections (`brainsim.plasticity`),
 write this step's outputs into the ring buffers and advance ``t``.
+
+Two options serve the online credit rules (`brainsim.credit`) and change no
+value: ``isolate=True`` stops derivatives at every presynaptic read (between
+regions, and within a region through `brainsim.region.presynaptic`), so that
+derivatives of the step see each unit alone; ``nudge={path: delta}`` adds
+``delta`` to an output port right after its region steps, a point at which
+to take the derivative of what follows with respect to that port.
 """
 
 from __future__ import annotations
@@ -25,8 +32,10 @@ from brainsim.dtypes import float_dtype
 from brainsim.region import StepContext
 
 
-def advance(net, params, state, external: Mapping[str, jax.Array]):
-    """One step of ``net`` (the body of the simulation loop); see `Network.step`."""
+def advance(net, params, state, external: Mapping[str, jax.Array], *, isolate: bool = False,
+            nudge: Mapping[str, jax.Array] | None = None):
+    """One step of ``net`` (the body of the simulation loop); see `Network.step` and the module
+    docstring for ``isolate`` and ``nudge``."""
     t, dt = state["t"], params["dt"]
     step_key = jax.random.fold_in(state["key"], t)
     key_index = {name: i for i, name in enumerate(net.regions)}
@@ -42,6 +51,8 @@ def advance(net, params, state, external: Mapping[str, jax.Array]):
             total = external.get(path)
             for p in net.incoming[path]:
                 pre = None if p.edge_delay is not None else _presynaptic(net, p, state, signals, t)
+                if isolate and pre is not None:
+                    pre = jax.lax.stop_gradient(pre)
                 y, new_projections[p.name] = _deliver(net, p, params, state, pre, t, dt)
                 if p.plasticity is not None:
                     presynaptic[p.name] = pre.reshape(-1)
@@ -50,10 +61,11 @@ def advance(net, params, state, external: Mapping[str, jax.Array]):
                 total = jnp.full(port.shape, port.default, float_dtype())
             port_inputs[port_name] = total
             signals[path] = port_inputs[port_name]
-        ctx = StepContext(t=t, dt=dt, key=jax.random.fold_in(step_key, key_index[name]))
+        ctx = StepContext(t=t, dt=dt, key=jax.random.fold_in(step_key, key_index[name]), isolate=isolate)
         new_regions[name], outputs = region.step(params[name], state["regions"][name], port_inputs, ctx)
         for port_name, value in outputs.items():
-            signals[f"{name}.{port_name}"] = value
+            path = f"{name}.{port_name}"
+            signals[path] = value if not nudge or path not in nudge else value + nudge[path]
     new_delays = {
         source: delay_lines.write(buffer, signals[source], net.buffer_lengths[source], t)
         for source, buffer in state["delays"].items()

@@ -1,18 +1,31 @@
 """Credit assignment without exact backprop: rules that stand in for the gradient.
 
-Each rule changes how the error reaches a network's synapses and leaves the
-rest of training as it is, so that `bs.train.fit` (and optax) consume its
-updates like a gradient:
+Every rule is a `Rule`: it turns params, a batch of trials and a key into a
+loss and an update shaped like the params, so that `bs.train.fit` (and optax)
+consume it like a gradient and switching rule is one argument
+(`brainsim.credit.rule`):
 
-- `feedback_alignment(brain)`: the error crosses each dense projection
-  between regions through fixed random weights instead of the transposed
-  forward ones (Lillicrap et al. 2016); `plain(tree)` gives its params or
-  updates in the original network's structure;
+- `bptt(net, state, output=...)`: exact gradients, the reference; with
+  ``truncate=``, truncated BPTT;
+- `eprop(...)` and `rflo(...)`: eligibility traces carried forward in the
+  run, a learning signal broadcast from the output error, no backward pass
+  through time, memory constant in the trial's length (Bellec et al. 2020;
+  Murray 2019; `brainsim.credit.traces`);
+- `node_perturbation(...)`: noise in the units' input and a scalar reward,
+  no target needed (Fiete & Seung 2006);
+- `feedback_alignment(brain)`: a copy of a connectome whose error crosses
+  each dense projection between regions through fixed random weights
+  (Lillicrap et al. 2016); train it with `bptt` or `bs.train.fit`; `plain(tree)`
+  gives its params or updates in the original network's structure;
 - `alignment(update, gradient)`: the cosine between a rule's update and the
   exact gradient, per param, the measurement rules are compared by.
 """
 
 from brainsim.credit.alignment import alignment
 from brainsim.credit.feedback_alignment import feedback_alignment, plain
+from brainsim.credit.node_perturbation import NodePerturbation, node_perturbation
+from brainsim.credit.rule import BPTT, Rule, bptt
+from brainsim.credit.traces import TraceRule, eprop, rflo
 
-__all__ = ["alignment", "feedback_alignment", "plain"]
+__all__ = ["BPTT", "NodePerturbation", "Rule", "TraceRule", "alignment", "bptt", "eprop",
+           "feedback_alignment", "node_perturbation", "plain", "rflo"]

@@ -84,6 +84,7 @@ class LIFPopulation(Region):
     random_init: bool = False
     adaptive: bool = False
     detach_reset: bool = True
+    unit_local = True  # each neuron sees only its own state and input (see `brainsim.Region`)
 
     def __post_init__(self):
         check_int("LIFPopulation", "n", self.n)

@@ -56,6 +56,7 @@ class RatePopulation(Region):
     activation: str = "tanh"
     exc_fraction: float | None = None
     noise: bool = False
+    unit_local = True  # each unit sees only its own state and input (see `brainsim.Region`)
 
     def __post_init__(self):
         check_int("RatePopulation", "n", self.n)
