@@ -13,19 +13,28 @@ consume it like a gradient and switching rule is one argument
   Murray 2019; `brainsim.credit.traces`);
 - `node_perturbation(...)`: noise in the units' input and a scalar reward,
   no target needed (Fiete & Seung 2006);
+- `predictive_coding(...)` and `prospective_configuration(...)`: a
+  feedforward stack of rate areas as prediction-error units whose activity
+  relaxes to lower an energy, then local Hebbian weight changes
+  (Whittington & Bogacz 2017; Song et al. 2024; `brainsim.credit.energy`);
 - `feedback_alignment(brain)`: a copy of a connectome whose error crosses
   each dense projection between regions through fixed random weights
   (Lillicrap et al. 2016); train it with `bptt` or `bs.train.fit`; `plain(tree)`
   gives its params or updates in the original network's structure;
 - `alignment(update, gradient)`: the cosine between a rule's update and the
-  exact gradient, per param, the measurement rules are compared by.
+  exact gradient, per param, the measurement rules are compared by;
+  `target_alignment(...)`: how straight an update moves the output towards
+  the target (Song et al. 2024).
 """
 
 from brainsim.credit.alignment import alignment
+from brainsim.credit.energy import EnergyRule, predictive_coding, prospective_configuration
 from brainsim.credit.feedback_alignment import feedback_alignment, plain
 from brainsim.credit.node_perturbation import NodePerturbation, node_perturbation
 from brainsim.credit.rule import BPTT, Rule, bptt
+from brainsim.credit.target_alignment import target_alignment
 from brainsim.credit.traces import TraceRule, eprop, rflo
 
-__all__ = ["BPTT", "NodePerturbation", "Rule", "TraceRule", "alignment", "bptt", "eprop",
-           "feedback_alignment", "node_perturbation", "plain", "rflo"]
+__all__ = ["BPTT", "EnergyRule", "NodePerturbation", "Rule", "TraceRule", "alignment", "bptt", "eprop",
+           "feedback_alignment", "node_perturbation", "plain", "predictive_coding",
+           "prospective_configuration", "rflo", "target_alignment"]

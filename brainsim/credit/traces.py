@@ -141,8 +141,8 @@ class TraceRule(rules.Rule):
         far = [r for r in self.regions if r != self.out_region and r not in direct]
         if far:
             raise RunInputError(f"{self.method}: symmetric feedback is the credit of a region's output "
-                                f"within one step, and {far} have no zero-delay projection to {self.out_region!r}; "
-                                "use feedback='random'")
+                                f"within one step, and {far} have no zero-delay projection to "
+                                f"{self.out_region!r}; use feedback='random'")
 
     def _leaves(self, params):
         """The params the rule trains: each acts on the units of one trained region (its own
