@@ -176,3 +176,74 @@ def test_bad_requests_are_refused():
         bs.credit.alignment({"a": jnp.ones(2)}, {"b": jnp.ones(2)})
     with pytest.raises(ValueError, match="shape"):
         bs.credit.alignment({"a": jnp.ones(2)}, {"a": jnp.ones(3)})
+
+
+def test_direct_feedback_alignment_sends_the_output_error_to_every_area_through_its_own_matrix(key):
+    brain = bs.credit.direct_feedback_alignment(stack(), "out")
+    kinds = {p.name: type(p.kind).__name__ for p in brain.projections}
+    assert kinds == {"inp.rate->h1.input": "Detached", "h1.rate->h2.input": "Detached",
+                     "h2.rate->out.input": "FeedbackAligned", "h1.rate->out.input": "DirectFeedback"}
+    net = bs.build(brain, dt=1.0)
+    params, state = net.init(key, overrides=overrides(brain))
+    drive, target = problem()
+    grads = jax.grad(loss_fn(net, state, drive, target))(params)
+    # by hand, step by step (tau = dt: each step is an independent feedforward pass)
+    w = {name: np.asarray(params[name]["weight"]) for name in kinds if "weight" in params[name]}
+    bias = {name: np.asarray(params[name]["bias"]) for name in SIZES}
+    b1 = np.asarray(state["projections"]["h1.rate->out.input"]["feedback"])
+    b2 = np.asarray(state["projections"]["h2.rate->out.input"]["feedback"])
+    expected = {name: np.zeros_like(m) for name, m in w.items()}
+    for x, t in zip(drive, target):
+        a0 = x + bias["inp"]
+        h1 = np.tanh(a0 @ w["inp.rate->h1.input"] + bias["h1"])
+        h2 = np.tanh(h1 @ w["h1.rate->h2.input"] + bias["h2"])
+        e = 2 * (h2 @ w["h2.rate->out.input"] + bias["out"] - t) / (T * SIZES["out"])
+        expected["h2.rate->out.input"] += np.outer(h2, e)
+        expected["h1.rate->h2.input"] += np.outer(h1, (e @ b2.T) * (1 - h2 ** 2))
+        expected["inp.rate->h1.input"] += np.outer(a0, (e @ b1.T) * (1 - h1 ** 2))
+    for name, value in expected.items():
+        np.testing.assert_allclose(grads[name]["weight"], value, rtol=1e-4, atol=1e-6, err_msg=name)
+    assert jax.tree.structure(bs.credit.plain(params)) == jax.tree.structure(net_params_of(stack(), key))
+
+
+def net_params_of(brain, key):
+    return bs.build(brain, dt=1.0).init(key, overrides=overrides(brain))[0]
+
+
+def test_direct_feedback_alignment_learns_and_its_updates_come_to_align_with_the_gradient(key):
+    brain = bs.credit.direct_feedback_alignment(stack(), "out")
+    net = bs.build(brain, dt=1.0)
+    params, state = net.init(key, overrides=overrides(brain))
+    teacher = net_params_of(stack(), jax.random.key(11))
+    plain_net = bs.build(stack(), dt=1.0)
+    _, plain_state = plain_net.init(key, overrides=overrides(stack()))
+    rng = np.random.default_rng(4)
+    drive = rng.normal(size=(T, SIZES["inp"])).astype(np.float32)
+    _, trace = plain_net.run(teacher, plain_state, T, inputs={"inp.input": drive}, record=["out.rate"])
+    target = np.asarray(trace["out.rate"])
+    loss = loss_fn(net, state, drive, target)
+    exact = loss_fn(plain_net, plain_state, drive, target)
+    def cosines(p):
+        return bs.credit.alignment(bs.credit.plain(jax.grad(loss)(p)), jax.grad(exact)(bs.credit.plain(p)))
+
+    start = cosines(params)
+    step = jax.jit(lambda p: jax.tree.map(lambda a, g: a - 0.2 * g, p, jax.grad(loss)(p)))
+    first = float(loss(params))
+    for _ in range(STEPS):
+        params = step(params)
+    end = cosines(params)
+    assert float(loss(params)) < 0.2 * first
+    assert end["inp.rate->h1.input.weight"] > start["inp.rate->h1.input.weight"] + 0.2, (start, end)
+
+
+def test_direct_feedback_alignment_refuses_what_it_cannot_wire():
+    with pytest.raises(bs.WiringError, match="no region 'readout'"):
+        bs.credit.direct_feedback_alignment(stack(), "readout")
+    lone = bs.Connectome()
+    lone.add("out", bs.RatePopulation(n=2))
+    with pytest.raises(bs.WiringError, match="name the output's input port"):
+        bs.credit.direct_feedback_alignment(lone, "out")
+    with pytest.raises(bs.WiringError, match="carries activity"):
+        bs.credit.direct_feedback_alignment(lone, "out.input")
+    with pytest.raises(TypeError, match="needs a Connectome"):
+        bs.credit.direct_feedback_alignment("brain", "out")

@@ -21,6 +21,8 @@ consume it like a gradient and switching rule is one argument
   each dense projection between regions through fixed random weights
   (Lillicrap et al. 2016); train it with `bptt` or `bs.train.fit`; `plain(tree)`
   gives its params or updates in the original network's structure;
+  `direct_feedback_alignment(brain, output)` sends the output's error to
+  every area straight from the output instead (Nøkland 2016);
 - `alignment(update, gradient)`: the cosine between a rule's update and the
   exact gradient, per param, the measurement rules are compared by;
   `target_alignment(...)`: how straight an update moves the output towards
@@ -28,6 +30,7 @@ consume it like a gradient and switching rule is one argument
 """
 
 from brainsim.credit.alignment import alignment
+from brainsim.credit.direct_feedback_alignment import direct_feedback_alignment
 from brainsim.credit.energy import EnergyRule, predictive_coding, prospective_configuration
 from brainsim.credit.feedback_alignment import feedback_alignment, plain
 from brainsim.credit.node_perturbation import NodePerturbation, node_perturbation
@@ -35,6 +38,7 @@ from brainsim.credit.rule import BPTT, Rule, bptt
 from brainsim.credit.target_alignment import target_alignment
 from brainsim.credit.traces import TraceRule, eprop, rflo
 
-__all__ = ["BPTT", "EnergyRule", "NodePerturbation", "Rule", "TraceRule", "alignment", "bptt", "eprop",
+__all__ = ["BPTT", "EnergyRule", "NodePerturbation", "Rule", "TraceRule", "alignment", "bptt",
+           "direct_feedback_alignment", "eprop",
            "feedback_alignment", "node_perturbation", "plain", "predictive_coding",
            "prospective_configuration", "rflo", "target_alignment"]

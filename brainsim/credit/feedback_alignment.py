@@ -64,8 +64,10 @@ def feedback_alignment(brain: Connectome, only: Iterable[str] | None = None, *,
 
 def plain(tree):
     """A params (or gradient, or update) tree of a rule's network without the rule's own leaves
-    (the feedback scales): the structure of the original network's params, so that updates,
-    checkpoints and comparisons cross between the two."""
+    (the feedback scales, and the direct-feedback projections that hold nothing else): the
+    structure of the original network's params, so that updates, checkpoints and comparisons
+    cross between the two."""
     if isinstance(tree, dict):
-        return {k: plain(v) for k, v in tree.items() if k != "feedback_scale"}
+        return {k: plain(v) for k, v in tree.items()
+                if k != "feedback_scale" and not (isinstance(v, dict) and v and set(v) == {"feedback_scale"})}
     return tree

@@ -6,6 +6,7 @@ See `brainsim.kinds.base` for the protocol a new kind follows.
 
 from brainsim.kinds.base import Endpoints, Kind, signed_weight
 from brainsim.kinds.dense import Dense, Matrix
+from brainsim.kinds.direct_feedback import Detached, DirectFeedback
 from brainsim.kinds.elementwise import Identity, OneToOne
 from brainsim.kinds.event import Event
 from brainsim.kinds.feedback_alignment import FeedbackAligned
@@ -16,6 +17,8 @@ from brainsim.kinds.sparse import Sparse
 __all__ = [
     "BY_NAME",
     "Dense",
+    "Detached",
+    "DirectFeedback",
     "Endpoints",
     "Event",
     "FeedbackAligned",
