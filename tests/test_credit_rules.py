@@ -162,6 +162,8 @@ RULES = {
     "eprop": lambda net, state: bs.credit.eprop(net, state, output="out.rate"),
     "rflo": lambda net, state: bs.credit.rflo(net, state, output="out.rate"),
     "node perturbation": lambda net, state: bs.credit.node_perturbation(net, state, output="out.rate"),
+    "synthetic gradients": lambda net, state: bs.credit.synthetic_gradients(net, state, region="h", window=4,
+                                                                            output="out.rate"),
 }
 
 
@@ -209,6 +211,25 @@ def test_each_rule_trains_a_recurrent_cortex_through_fit(name):
                           trainable=["h", "inp.rate->h.input", "h.rate->out.input"])
     loss = result.history["loss"]
     assert np.mean(loss[-20:]) < np.mean(loss[:10]) / 5, (loss[:10], loss[-20:])
+
+
+def test_synthetic_gradients_without_the_predictor_are_truncated_bptt_and_with_it_the_predictor_learns():
+    net, params, state = hierarchy(recurrent=True)
+    data = batch()
+    truncated = bs.credit.bptt(net, state, output="out.rate", truncate=4)
+    plain = bs.credit.synthetic_gradients(net, state, region="h", window=4, output="out.rate",
+                                          use_predictor=False)
+    loss, reference, _, _ = truncated(params, (), data, None)
+    value, update, _, _ = plain(params, plain.init(params), data, None)
+    np.testing.assert_allclose(value, loss, rtol=1e-5)
+    for a, b in zip(jax.tree.leaves(update), jax.tree.leaves(reference)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7)
+    rule = bs.credit.synthetic_gradients(net, state, region="h", window=2, output="out.rate")
+    result = bs.train.fit(rule, params, optax.adam(1e-3), lambda k, s: batch(seed=s), steps=5, progress=False)
+    readout = result.rule_state["predictor"]["W_h"]
+    assert float(jnp.abs(readout).max()) > 0  # it starts at zero: no synthetic gradient at first
+    _, helped, _, _ = rule(params, result.rule_state, data, None)
+    assert not np.allclose(bs.get(helped, "h.W_rec"), bs.get(reference, "h.W_rec"))
 
 
 def test_isolated_steps_change_no_value():

@@ -6,7 +6,8 @@ consume it like a gradient and switching rule is one argument
 (`brainsim.credit.rule`):
 
 - `bptt(net, state, output=...)`: exact gradients, the reference; with
-  ``truncate=``, truncated BPTT;
+  ``truncate=``, truncated BPTT; `synthetic_gradients(...)`: truncated BPTT
+  helped by a cerebellum-like predictor of the cut gradient;
 - `eprop(...)` and `rflo(...)`: eligibility traces carried forward in the
   run, a learning signal broadcast from the output error, no backward pass
   through time, memory constant in the trial's length (Bellec et al. 2020;
@@ -35,10 +36,12 @@ from brainsim.credit.energy import EnergyRule, predictive_coding, prospective_co
 from brainsim.credit.feedback_alignment import feedback_alignment, plain
 from brainsim.credit.node_perturbation import NodePerturbation, node_perturbation
 from brainsim.credit.rule import BPTT, Rule, bptt
+from brainsim.credit.synthetic import SyntheticGradients, synthetic_gradients
 from brainsim.credit.target_alignment import target_alignment
 from brainsim.credit.traces import TraceRule, eprop, rflo
 
-__all__ = ["BPTT", "EnergyRule", "NodePerturbation", "Rule", "TraceRule", "alignment", "bptt",
-           "direct_feedback_alignment", "eprop",
-           "feedback_alignment", "node_perturbation", "plain", "predictive_coding",
-           "prospective_configuration", "rflo", "target_alignment"]
+__all__ = [
+    "BPTT", "EnergyRule", "NodePerturbation", "Rule", "SyntheticGradients", "TraceRule", "alignment", "bptt",
+    "direct_feedback_alignment", "eprop", "feedback_alignment", "node_perturbation", "plain",
+    "predictive_coding", "prospective_configuration", "rflo", "synthetic_gradients", "target_alignment",
+]
