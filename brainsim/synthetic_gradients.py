@@ -100,7 +100,7 @@ def predict(params, wiring, h):
 
 
 def synthetic_gradient_loss(net, state, *, region: str, window: int, output: str, wiring,
-                            use_predictor: bool = True, scale: float = 1.0):
+                            use_predictor: bool = True, scale: float = 1.0, loss: str = "mse"):
     """Truncated BPTT with windows of ``window`` steps, helped by a gradient predictor.
 
     Args:
@@ -117,14 +117,21 @@ def synthetic_gradient_loss(net, state, *, region: str, window: int, output: str
         target ``dJ_w/dh_w`` holds the next prediction times ``scale``, it also
         discounts the bootstrapped future (Jaderberg et al. 2017 and the
         cerebellar models use 0.1).
+      loss: ``"mse"`` or ``"cross_entropy"`` (logits at ``output``, integer
+        class targets ``(B, T)``); the aux value ``"mse"`` is then the masked
+        mean cross-entropy.
     Returns:
       ``loss(params, batch, key=None, gain=1.0) -> (objective, {"mse": ...})``
       with ``params = {"net": ..., "predictor": ...}`` and ``batch`` as for
       `brainsim.train.trial_loss`. ``gain`` (traced: changing it does not
       recompile) multiplies the predictor's output; 0 lesions the cerebellum.
     """
+    import optax
+
     if region not in net.regions:
         raise RunInputError(f"unknown region {region!r}; regions are {sorted(net.regions)}")
+    if loss not in ("mse", "cross_entropy"):
+        raise RunInputError(f"loss must be 'mse' or 'cross_entropy', got {loss!r}")
     check_int("synthetic_gradient_loss", "window", window, error=RunInputError)
     _, unravel = ravel_pytree(jax.tree_util.tree_map(jnp.zeros_like, state["regions"][region]))
 
@@ -143,8 +150,11 @@ def synthetic_gradient_loss(net, state, *, region: str, window: int, output: str
         def objective(net_params, start, h, drive, target, weight, last):
             end, trace = net.run(net_params, with_region(start, h), window, inputs=drive,
                                  record=[output])
-            error = trace[output] - target
-            sse = jnp.sum(weight * jnp.mean(error.reshape(window, -1) ** 2, axis=1))
+            if loss == "mse":
+                per_step = jnp.mean((trace[output] - target).reshape(window, -1) ** 2, axis=1)
+            else:
+                per_step = optax.softmax_cross_entropy_with_integer_labels(trace[output], target)
+            sse = jnp.sum(weight * per_step)
             if not use_predictor:
                 return sse, (sse, end)
             h_end = ravel_pytree(end["regions"][region])[0]
@@ -169,7 +179,7 @@ def synthetic_gradient_loss(net, state, *, region: str, window: int, output: str
             total = total + jnp.sum((predicted - lax.stop_gradient(dh[1:])) ** 2)
         return total, jnp.sum(sse), jnp.sum(mask)
 
-    def loss(params, batch, key=None, gain=1.0):
+    def loss_fn(params, batch, key=None, gain=1.0):
         targets = batch["targets"]
         mask = batch.get("mask")
         mask = jnp.ones(targets.shape[:2], targets.dtype) if mask is None else mask
@@ -181,7 +191,7 @@ def synthetic_gradient_loss(net, state, *, region: str, window: int, output: str
             params, gain, batch["inputs"], targets, mask, keys)
         return jnp.mean(totals), {"mse": jnp.sum(sse) / jnp.maximum(jnp.sum(scored), 1.0)}
 
-    return loss
+    return loss_fn
 
 
 def fit_decoupled(net, state, params, data, steps: int, *, region: str, window: int, output: str,

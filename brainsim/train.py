@@ -67,6 +67,8 @@ def fit(
     progress: bool | None = None,
     checkpoint=None,
     checkpoint_every: int = 100,
+    opt_state=None,
+    rule_state=None,
 ) -> FitResult:
     """Minimise ``loss(params, batch, key)`` (a scalar) over ``steps`` updates.
 
@@ -89,6 +91,10 @@ def fit(
       progress: progress bar (default: on a terminal).
       checkpoint: folder to save params, optimiser state and step every
         ``checkpoint_every`` steps; an existing checkpoint there is resumed.
+      opt_state, rule_state: carry on from a previous `fit` (its result's
+        ``opt_state`` and ``rule_state``, same optimiser and ``trainable``)
+        instead of starting the optimiser (and the rule) afresh, so that a
+        training can run in pieces with measurements between them.
     Raises:
       NonFiniteError: the loss became NaN or inf; ``err.params`` holds the
         last params with a finite loss, ``err.step`` the failing step.
@@ -97,11 +103,14 @@ def fit(
 
     check_int("fit", "steps", steps, error=RunInputError)
     optimizer = masked(optimizer, params, trainable)
+    opt_state = optimizer.init(params) if opt_state is None else opt_state
     if isinstance(loss, Rule):
         update = _rule_update_fn(loss, optimizer)
-        trainee = (params, optimizer.init(params), loss.init(params))
+        trainee = (params, opt_state, loss.init(params) if rule_state is None else rule_state)
     else:
-        update, trainee = _update_fn(loss, optimizer), (params, optimizer.init(params))
+        if rule_state is not None:
+            raise RunInputError("rule_state= is the state of a credit-assignment rule; this loss is not one")
+        update, trainee = _update_fn(loss, optimizer), (params, opt_state)
     trainee, history = training_loop(
         update, trainee, data, steps,
         params_of=lambda trainee: trainee[0], key=key, evaluate=evaluate, eval_every=eval_every,

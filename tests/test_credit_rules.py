@@ -232,6 +232,37 @@ def test_synthetic_gradients_without_the_predictor_are_truncated_bptt_and_with_i
     assert not np.allclose(bs.get(helped, "h.W_rec"), bs.get(reference, "h.W_rec"))
 
 
+def test_truncated_synthetic_gradients_take_a_cross_entropy_loss_like_bptt():
+    net, params, state = hierarchy(recurrent=True)
+    data = batch()
+    data["targets"] = jnp.asarray(np.random.default_rng(1).integers(0, 2, size=data["targets"].shape[:2]))
+    reference = bs.credit.bptt(net, state, output="out.rate", loss="cross_entropy", truncate=4)
+    plain = bs.credit.synthetic_gradients(net, state, region="h", window=4, output="out.rate",
+                                          loss="cross_entropy", use_predictor=False)
+    loss, grads, _, _ = reference(params, (), data, None)
+    value, update, _, _ = plain(params, plain.init(params), data, None)
+    np.testing.assert_allclose(value, loss, rtol=1e-5)
+    for a, b in zip(jax.tree.leaves(update), jax.tree.leaves(grads)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7)
+
+
+def test_fit_in_two_pieces_equals_one_fit_when_the_states_are_carried():
+    """Optimiser and rule state (here the gradient predictor) carry over; the network has no
+    noise, so the keys, which restart with the step count, change nothing."""
+    net, params, state = hierarchy(recurrent=True)
+    rule = bs.credit.synthetic_gradients(net, state, region="h", window=2, output="out.rate")
+    whole = bs.train.fit(rule, params, optax.adam(1e-2), lambda k, s: batch(seed=s), steps=4, progress=False)
+    first = bs.train.fit(rule, params, optax.adam(1e-2), lambda k, s: batch(seed=s), steps=2, progress=False)
+    second = bs.train.fit(rule, first.params, optax.adam(1e-2), lambda k, s: batch(seed=s + 2), steps=2,
+                          progress=False, opt_state=first.opt_state, rule_state=first.rule_state)
+    for a, b in zip(jax.tree.leaves((whole.params, whole.rule_state)),
+                    jax.tree.leaves((second.params, second.rule_state))):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    with pytest.raises(RunInputError, match="not one"):
+        bs.train.fit(bs.train.trial_loss(net, state, output="out.rate"), params, optax.adam(1e-2),
+                     lambda k, s: batch(), steps=1, progress=False, rule_state={})
+
+
 def test_isolated_steps_change_no_value():
     net, params, state = hierarchy(recurrent=True)
     drive = {"inp.input": jnp.ones(3)}

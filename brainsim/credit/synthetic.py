@@ -7,7 +7,8 @@ equations are in `brainsim.synthetic_gradients`). As a `brainsim.credit.Rule`
 the predictor is the rule's own state: every call first gives it
 ``predictor_steps`` updates on the batch (its own optax optimiser), then
 returns the network's update, scaled like the gradient of the batch's masked
-mean squared error so that it compares with `bptt` on one axis.
+mean loss (squared error or cross-entropy) so that it compares with `bptt`
+on one axis.
 """
 
 from __future__ import annotations
@@ -26,13 +27,13 @@ class SyntheticGradients(rules.Rule):
 
     def __init__(self, net, state, *, region: str, window: int, output: str, key=None, n_granule: int = 0,
                  hidden: tuple[int, ...] = (), scale: float = 1.0, predictor_steps: int = 5,
-                 predictor_optimizer=None, use_predictor: bool = True):
+                 predictor_optimizer=None, use_predictor: bool = True, loss: str = "mse"):
         import optax
 
         if region not in net.regions:
             raise RunInputError(f"unknown region {region!r}; regions are {sorted(net.regions)}")
         check_int("synthetic_gradients", "predictor_steps", predictor_steps, minimum=0, error=RunInputError)
-        self.net, self.state, self.output = net, state, output
+        self.net, self.state, self.output, self.loss_kind = net, state, output, rules.check_loss(loss)
         self.predictor_steps = predictor_steps if use_predictor else 0
         self.optimizer = optax.adam(3e-3) if predictor_optimizer is None else predictor_optimizer
         self.key = jax.random.key(0) if key is None else key
@@ -40,7 +41,8 @@ class SyntheticGradients(rules.Rule):
         self.n_granule, self.hidden, self.size = n_granule, tuple(hidden), size
         _, self.wiring = sg.init_predictor(self.key, size, n_granule=n_granule, hidden=hidden)
         self.loss = sg.synthetic_gradient_loss(net, state, region=region, window=window, output=output,
-                                               wiring=self.wiring, use_predictor=use_predictor, scale=scale)
+                                               wiring=self.wiring, use_predictor=use_predictor, scale=scale,
+                                               loss=loss)
         self.name = (f"synthetic gradients (window {window})" if use_predictor
                      else f"bptt (truncated at {window})")
 
@@ -52,7 +54,7 @@ class SyntheticGradients(rules.Rule):
     def __call__(self, params, rule_state, batch, key):
         from brainsim.train import apply_updates
 
-        rules.check_batch(self.net, batch, self.output, "mse")
+        rules.check_batch(self.net, batch, self.output, self.loss_kind)
 
         def predictor_step(_, carry):
             predictor, opt_state = carry
@@ -71,10 +73,11 @@ class SyntheticGradients(rules.Rule):
 
 def synthetic_gradients(net, state, *, region: str, window: int, output: str, key=None, n_granule: int = 0,
                         hidden: tuple[int, ...] = (), scale: float = 1.0, predictor_steps: int = 5,
-                        predictor_optimizer=None, use_predictor: bool = True) -> SyntheticGradients:
+                        predictor_optimizer=None, use_predictor: bool = True,
+                        loss: str = "mse") -> SyntheticGradients:
     """Synthetic gradients as a `brainsim.credit.Rule` (arguments as
     `brainsim.synthetic_gradients.fit_decoupled`; ``use_predictor=False`` is truncated BPTT)."""
     return SyntheticGradients(net, state, region=region, window=window, output=output, key=key,
                               n_granule=n_granule, hidden=hidden, scale=scale,
                               predictor_steps=predictor_steps, predictor_optimizer=predictor_optimizer,
-                              use_predictor=use_predictor)
+                              use_predictor=use_predictor, loss=loss)
