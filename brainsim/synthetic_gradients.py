@@ -126,12 +126,12 @@ def synthetic_gradient_loss(net, state, *, region: str, window: int, output: str
       `brainsim.train.trial_loss`. ``gain`` (traced: changing it does not
       recompile) multiplies the predictor's output; 0 lesions the cerebellum.
     """
-    import optax
+    from brainsim.train import LOSSES, step_losses
 
     if region not in net.regions:
         raise RunInputError(f"unknown region {region!r}; regions are {sorted(net.regions)}")
-    if loss not in ("mse", "cross_entropy"):
-        raise RunInputError(f"loss must be 'mse' or 'cross_entropy', got {loss!r}")
+    if loss not in LOSSES:
+        raise RunInputError(f"loss must be one of {LOSSES}, got {loss!r}")
     check_int("synthetic_gradient_loss", "window", window, error=RunInputError)
     _, unravel = ravel_pytree(jax.tree_util.tree_map(jnp.zeros_like, state["regions"][region]))
 
@@ -150,11 +150,7 @@ def synthetic_gradient_loss(net, state, *, region: str, window: int, output: str
         def objective(net_params, start, h, drive, target, weight, last):
             end, trace = net.run(net_params, with_region(start, h), window, inputs=drive,
                                  record=[output])
-            if loss == "mse":
-                per_step = jnp.mean((trace[output] - target).reshape(window, -1) ** 2, axis=1)
-            else:
-                per_step = optax.softmax_cross_entropy_with_integer_labels(trace[output], target)
-            sse = jnp.sum(weight * per_step)
+            sse = jnp.sum(weight * step_losses(loss, trace[output], target, leading=1))
             if not use_predictor:
                 return sse, (sse, end)
             h_end = ravel_pytree(end["regions"][region])[0]

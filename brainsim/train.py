@@ -247,6 +247,18 @@ def _labels(params, trainable: Sequence[str] | None):
     return jax.tree_util.tree_map_with_path(label, params)
 
 
+LOSSES = ("mse", "cross_entropy")
+
+
+def step_losses(loss: str, outputs, targets, leading: int):
+    """The loss of each step: the squared error averaged over the port's units (``"mse"``) or
+    the cross-entropy of logits against integer classes, for outputs whose first ``leading``
+    axes index steps (and trials); shared by `trial_loss` and every rule of `brainsim.credit`."""
+    if loss == "mse":
+        return jnp.mean((outputs - targets) ** 2, axis=tuple(range(leading, outputs.ndim)))
+    return optax.softmax_cross_entropy_with_integer_labels(outputs, targets)
+
+
 def trial_loss(
     net,
     state,
@@ -270,8 +282,8 @@ def trial_loss(
       The key (split per trial) sets each trial's noise; without one, every
       trial runs with ``state``'s own key.
     """
-    if loss not in ("mse", "cross_entropy"):
-        raise RunInputError(f"loss must be 'mse' or 'cross_entropy', got {loss!r}")
+    if loss not in LOSSES:
+        raise RunInputError(f"loss must be one of {LOSSES}, got {loss!r}")
 
     def one_trial(params, inputs, key, steps):
         start = state if key is None else {**state, "key": key}
@@ -293,10 +305,7 @@ def trial_loss(
                 f"targets have shape {tuple(targets.shape)} but {output} gives {tuple(outputs.shape)}"
                 + ("" if loss == "mse" else " (cross-entropy targets are class indices, (B, T))")
             )
-        if loss == "mse":
-            per_step = jnp.mean((outputs - targets) ** 2, axis=tuple(range(2, outputs.ndim)))
-        else:
-            per_step = optax.softmax_cross_entropy_with_integer_labels(outputs, targets)
+        per_step = step_losses(loss, outputs, targets, leading=2)
         mask = batch.get("mask")
         if mask is None:
             return jnp.mean(per_step)

@@ -24,13 +24,12 @@ from typing import Mapping
 
 import jax
 import jax.numpy as jnp
-import optax
 
 from brainsim import train
 from brainsim._src import external
 from brainsim.errors import RunInputError
 
-LOSSES = ("mse", "cross_entropy")
+LOSSES = train.LOSSES
 
 
 class Rule(abc.ABC):
@@ -123,8 +122,5 @@ def step_weight(mask_row, t, norm):
 
 
 def step_loss(loss: str, y, target, weight):
-    """One step's share of the loss: ``weight`` times the squared error averaged over the port's
-    units (``"mse"``) or the cross-entropy of logits ``y`` against class ``target``."""
-    if loss == "mse":
-        return weight * jnp.mean((y - target) ** 2)
-    return weight * optax.softmax_cross_entropy_with_integer_labels(y, target)
+    """One step's share of the loss: ``weight`` times `brainsim.train.step_losses` of that step."""
+    return weight * train.step_losses(loss, y, target, leading=0)
