@@ -99,9 +99,10 @@ def connectome(brain, ax=None, positions=None, dt=None):
         ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
                     arrowprops=dict(arrowstyle="-|>", lw=1.0, shrinkA=14, shrinkB=14,
                                     connectionstyle=f"arc3,rad={bend}"))
-        # the label sits beside the bent arrow's middle, on the side it bends to
+        # the label sits beside the bent arrow's middle, on the side it bends to (arc3 puts
+        # its control point at the middle plus rad * (dy, -dx))
         mx, my = (x0 + x1) / 2, (y0 + y1) / 2
-        nx, ny = y0 - y1, x1 - x0
+        nx, ny = y1 - y0, x0 - x1
         ax.annotate(label, (mx + bend * 0.55 * nx, my + bend * 0.55 * ny), ha="center", va="center",
                     fontsize="x-small")
     for name in names:

@@ -106,3 +106,24 @@ def test_connectome_diagram_tells_apart_projections_between_the_same_regions():
     assert len(bends) == 2 and bends[1] > bends[0]  # drawn apart, not on top of each other
     labels = [t.get_position() for t in ax.texts if " -> " in t.get_text()]
     assert labels[0] != labels[1]
+
+
+def test_connectome_labels_sit_beside_their_own_arrow():
+    """Two opposed projections bend to opposite sides; each label is on its arrow's side."""
+    brain = bs.Connectome().add("a", bs.RatePopulation(n=2)).add("b", bs.RatePopulation(n=2))
+    brain.connect("a.rate", "b.input", delay=1)
+    brain.connect("b.rate", "a.input", delay=2)
+    fig, ax = plt.subplots()
+    bs.plot.connectome(brain, ax=ax, positions={"a": (0.0, 0.0), "b": (1.0, 0.0)})
+    fig.canvas.draw()
+    arrows = {t.arrow_patch: t for t in ax.texts if getattr(t, "arrow_patch", None) is not None}
+    to_data = ax.transData.inverted()
+    side = {}
+    for patch, text in arrows.items():
+        start, control, end = to_data.transform(patch.get_path().vertices[:3])  # the quadratic curve
+        furthest = control[1]  # off the chord a -> b, on the side the arrow bends to
+        side["a->b" if text.xyann[0] < text.xy[0] else "b->a"] = np.sign(furthest)
+    labels = {t.get_text(): np.sign(t.get_position()[1]) for t in ax.texts if "step" in t.get_text()}
+    assert side["a->b"] == -side["b->a"] != 0
+    assert labels["dense, 1 step"] == side["a->b"] and labels["dense, 2 steps"] == side["b->a"]
+    plt.close(fig)
