@@ -517,7 +517,7 @@ def figures(c: Config, trained, shuffled, depths, forgetting, seeds, out: Path):
     axes[2].bar(x - 0.2, mean, 0.4, color=[colours[n] for n in names], label="trained")
     axes[2].bar(x + 0.2, control, 0.4, color="0.7", label="targets shuffled")
     axes[2].axhline(CHANCE, color="0.3", lw=0.7)
-    axes[2].set_xticks(x, [n.replace(" ", "\n", 1) for n in names], fontsize=7)
+    axes[2].set_xticks(x, names, fontsize=8, rotation=30, ha="right")
     axes[2].set_ylabel("final accuracy")
     axes[2].set_ylim(0, 1.05)
     axes[2].legend(frameon=False)
@@ -546,7 +546,7 @@ def figures(c: Config, trained, shuffled, depths, forgetting, seeds, out: Path):
     fig.savefig(out / "feedforward.png", dpi=100)
     plt.close(fig)
 
-    fig, axes = plt.subplots(1, 2, figsize=(14, 4.5), constrained_layout=True)
+    fig, axes = plt.subplots(2, 1, figsize=(13, 6), constrained_layout=True)
     bs.plot.connectome(hierarchy(c), ax=axes[0], positions=POSITIONS)
     axes[0].set_title("credit-hierarchy connectome (delays in steps of 10 ms)")
     bs.plot.connectome(bs.credit.feedback_alignment(hierarchy(c)), ax=axes[1], positions=POSITIONS)
