@@ -51,7 +51,7 @@ def main():
         memory = {}
         for steps in args.horizons:
             c = ch.Config(window=_divisor_near(steps, 100))
-            net, params, state, rule, _ = ch.rule_of(c, name, 0)
+            net, params, state, rule = ch.rule_of(c, name, 0)
             data = batch_of(c, steps, args.batch)
             rule_state = rule.init(params)
             began = time.perf_counter()

@@ -158,8 +158,8 @@ TRAINED = ("sen", "asc", "pfc", "out")
 
 
 def rule_of(c: Config, name: str, seed: int):
-    """``(net, params, state, rule, plain)`` for rule ``name``; ``plain(update)`` maps the rule's
-    update to the plain network's params."""
+    """``(net, params, state, rule)`` for rule ``name``; `bs.credit.plain` maps the rule's update
+    to the plain network's params."""
     brain = None
     if name == "feedback alignment":
         brain = bs.credit.feedback_alignment(hierarchy(c))
@@ -182,7 +182,22 @@ def rule_of(c: Config, name: str, seed: int):
         rule = bs.credit.node_perturbation(net, state, sigma=c.sigma, **common)
     else:
         raise ValueError(f"credit-hierarchy: unknown rule {name!r}; rules are {TEMPORAL_RULES}")
-    return net, params, state, rule, bs.credit.plain
+    return net, params, state, rule
+
+
+FIXED = ("tau", "dt", "feedback_scale")
+
+
+def trainable(params) -> list[str]:
+    """What every rule trains: the weights and biases (the time constants stay, as e-prop, RFLO
+    and node perturbation leave scalars alone; feedback matrices are state)."""
+    return [p for p in bs.paths(params) if p.split(".")[-1] not in FIXED]
+
+
+def weights_only(update):
+    """``update`` with its time-constant (and feedback-scale) leaves zeroed."""
+    return jax.tree_util.tree_map_with_path(
+        lambda path, u: jnp.zeros_like(u) if getattr(path[-1], "key", None) in FIXED else u, update)
 
 
 # -- the temporal task -----------------------------------------------------------
@@ -239,7 +254,8 @@ def train(c: Config, seed: int, name: str, shuffled: bool = False) -> dict:
     if task_of(c).trial_length % c.window:
         raise ValueError(f"credit-hierarchy: window ({c.window} steps) must divide the trial "
                          f"({task_of(c).trial_length} steps)")
-    net, params, state, rule, plain = rule_of(c, name, seed)
+    net, params, state, rule = rule_of(c, name, seed)
+    plain = bs.credit.plain
     reference_net, _, reference_state = start(c, seed, None)
     exact = bs.credit.bptt(reference_net, reference_state, output="out.rate", loss="cross_entropy")
     key = jax.random.key(seed)
@@ -258,7 +274,7 @@ def train(c: Config, seed: int, name: str, shuffled: bool = False) -> dict:
     def data(k, step):
         return batch_of(c, jax.random.fold_in(k, step), c.batch, shuffled)
 
-    optimiser = bs.train.masked(optax.adam(c.lr), params, None)
+    optimiser = bs.train.masked(optax.adam(c.lr), params, trainable(params))
 
     @jax.jit
     def update(params, opt_state, rule_state, k, step):
@@ -337,8 +353,8 @@ def samples(key, size: int, targets=None) -> dict:
 
 
 def target_alignments(c: Config, hidden: int, seed: int) -> dict:
-    """Mean target alignment of one backprop and one prospective-configuration step (each update
-    scaled to unit norm) over ``c.samples`` single samples."""
+    """Mean target alignment of one backprop and one prospective-configuration step on the weights
+    (each update scaled to unit norm) over ``c.samples`` single samples."""
     net, params, state = stack_start(c, hidden, seed)
     rules = {name: stack_rule(c, name, net, state) for name in ("bptt", "prospective configuration")}
     updates = {name: jax.jit(lambda p, b, r=rule: r(p, (), b, None)[1]) for name, rule in rules.items()}
@@ -346,7 +362,7 @@ def target_alignments(c: Config, hidden: int, seed: int) -> dict:
     for i in range(c.samples):
         batch = samples(jax.random.fold_in(jax.random.key(seed), 10_000 + i), 1)
         for name, update in updates.items():
-            u = update(params, batch)
+            u = weights_only(update(params, batch))
             norm = jnp.sqrt(sum(jnp.sum(x ** 2) for x in jax.tree.leaves(u)))
             u = jax.tree.map(lambda x: x / norm, u)
             out[name].append(bs.credit.target_alignment(net, state, params, u, batch, output="out.rate"))
@@ -373,7 +389,7 @@ def interference(c: Config, seed: int, name: str) -> dict:
     plain, _, plain_state = stack_start(c, c.interference_hidden, seed)
     loss_of = jax.jit(lambda p, batch: bs.train.trial_loss(plain, plain_state, output="out.rate")(p, batch))
     a, b = associations(c, seed)
-    optimiser = bs.train.masked(optax.sgd(c.interference_lr), params, None)
+    optimiser = bs.train.masked(optax.sgd(c.interference_lr), params, trainable(params))
 
     @jax.jit
     def step(params, opt_state, batch):
