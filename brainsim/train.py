@@ -247,15 +247,18 @@ def _labels(params, trainable: Sequence[str] | None):
     return jax.tree_util.tree_map_with_path(label, params)
 
 
-LOSSES = ("mse", "cross_entropy")
+LOSSES = ("mse", "mae", "cross_entropy")
 
 
 def step_losses(loss: str, outputs, targets, leading: int):
-    """The loss of each step: the squared error averaged over the port's units (``"mse"``) or
-    the cross-entropy of logits against integer classes, for outputs whose first ``leading``
-    axes index steps (and trials); shared by `trial_loss` and every rule of `brainsim.credit`."""
+    """The loss of each step: the squared (``"mse"``) or absolute (``"mae"``) error averaged over
+    the port's units, or the cross-entropy of logits against integer classes, for outputs whose
+    first ``leading`` axes index steps (and trials); shared by `trial_loss` and every rule of
+    `brainsim.credit`."""
     if loss == "mse":
         return jnp.mean((outputs - targets) ** 2, axis=tuple(range(leading, outputs.ndim)))
+    if loss == "mae":
+        return jnp.mean(jnp.abs(outputs - targets), axis=tuple(range(leading, outputs.ndim)))
     return optax.softmax_cross_entropy_with_integer_labels(outputs, targets)
 
 
@@ -274,7 +277,7 @@ def trial_loss(
       net: the network; state: the state every trial starts from.
       output: the recorded port compared with the targets (logits for
         ``loss="cross_entropy"``, whose targets are integer class labels).
-      loss: ``"mse"`` or ``"cross_entropy"``.
+      loss: ``"mse"``, ``"mae"`` or ``"cross_entropy"``.
       remat, truncate: passed to `Network.run`.
     Returns:
       ``loss_fn(params, batch, key)``; ``batch`` is ``{"inputs": {port:
@@ -299,11 +302,11 @@ def trial_loss(
         keys = None if key is None else jax.random.split(key, size)  # fresh noise per trial
         outputs = jax.vmap(lambda i, k: one_trial(params, i, k, steps),
                            in_axes=(0, None if keys is None else 0))(batch["inputs"], keys)
-        expected = outputs.shape if loss == "mse" else outputs.shape[:-1]
+        expected = outputs.shape[:-1] if loss == "cross_entropy" else outputs.shape
         if tuple(targets.shape) != tuple(expected):
             raise RunInputError(
                 f"targets have shape {tuple(targets.shape)} but {output} gives {tuple(outputs.shape)}"
-                + ("" if loss == "mse" else " (cross-entropy targets are class indices, (B, T))")
+                + (" (cross-entropy targets are class indices, (B, T))" if loss == "cross_entropy" else "")
             )
         per_step = step_losses(loss, outputs, targets, leading=2)
         mask = batch.get("mask")

@@ -13,7 +13,9 @@ consume it like a gradient and switching rule is one argument
   through time, memory constant in the trial's length (Bellec et al. 2020;
   Murray 2019; `brainsim.credit.traces`);
 - `node_perturbation(...)`: noise in the units' input and a scalar reward,
-  no target needed (Fiete & Seung 2006);
+  no target needed (Fiete & Seung 2006); `reward_hebbian(...)`: the same
+  from rare kicks that no synapse is told of, through a supralinear Hebbian
+  trace and a running error per condition (Miconi 2017);
 - `predictive_coding(...)` and `prospective_configuration(...)`: a
   feedforward stack of rate areas as prediction-error units whose activity
   relaxes to lower an energy, then local Hebbian weight changes
@@ -35,13 +37,15 @@ from brainsim.credit.direct_feedback_alignment import direct_feedback_alignment
 from brainsim.credit.energy import EnergyRule, predictive_coding, prospective_configuration
 from brainsim.credit.feedback_alignment import feedback_alignment, plain
 from brainsim.credit.node_perturbation import NodePerturbation, node_perturbation
+from brainsim.credit.reward_hebbian import RewardHebbian, reward_hebbian
 from brainsim.credit.rule import BPTT, Rule, bptt
 from brainsim.credit.synthetic import SyntheticGradients, synthetic_gradients
 from brainsim.credit.target_alignment import target_alignment
 from brainsim.credit.traces import TraceRule, eprop, rflo
 
 __all__ = [
-    "BPTT", "EnergyRule", "NodePerturbation", "Rule", "SyntheticGradients", "TraceRule", "alignment", "bptt",
-    "direct_feedback_alignment", "eprop", "feedback_alignment", "node_perturbation", "plain",
-    "predictive_coding", "prospective_configuration", "rflo", "synthetic_gradients", "target_alignment",
+    "BPTT", "EnergyRule", "NodePerturbation", "RewardHebbian", "Rule", "SyntheticGradients", "TraceRule",
+    "alignment", "bptt", "direct_feedback_alignment", "eprop", "feedback_alignment", "node_perturbation",
+    "plain", "predictive_coding", "prospective_configuration", "reward_hebbian", "rflo",
+    "synthetic_gradients", "target_alignment",
 ]

@@ -94,10 +94,10 @@ def check_batch(net, batch: Mapping, output: str, loss: str) -> tuple[int, int]:
     y_shape = net.output_ports[output].shape if output in net.output_ports else None
     if y_shape is None:
         raise RunInputError(f"no output port {output!r}; output ports are {sorted(net.output_ports)}")
-    expected = (size, steps, *y_shape) if loss == "mse" else (size, steps, *y_shape[:-1])
+    expected = (size, steps, *y_shape[:-1]) if loss == "cross_entropy" else (size, steps, *y_shape)
     if tuple(targets.shape) != expected:
         raise RunInputError(f"targets have shape {tuple(targets.shape)} but {output} needs {expected}"
-                            + ("" if loss == "mse" else " (cross-entropy targets are class indices)"))
+                            + (" (cross-entropy targets are class indices)" if loss == "cross_entropy" else ""))
     mask = batch.get("mask")
     if mask is not None and tuple(mask.shape) != (size, steps):
         raise RunInputError(f"mask has shape {tuple(mask.shape)}, expected (B, T) = {(size, steps)}")
