@@ -39,7 +39,11 @@ they are compared where they apply (`bs.credit.energy`):
   at a time, with 2 and 4 hidden areas, against backprop;
 - interference: a stack learns association A (8 input patterns to random
   targets), then association B whose inputs share half of A's components;
-  the fraction of A's learned improvement lost while learning B, per rule.
+  the fraction of A's learned improvement lost while learning B, per rule;
+  and the angle between each rule's update and the backprop gradient over
+  the hidden areas, at the start and after learning A (on B's errors):
+  feedback alignment's forward weights come to align with its feedback in a
+  stack as in Lillicrap et al. (2016), which its recurrent run above need not show.
 
 Memory and time per update at T = 1,000 and 10,000: ``benchmarks/credit_rules.py``.
 """
@@ -405,14 +409,27 @@ def interference(c: Config, seed: int, name: str) -> dict:
     def a_loss(p):
         return float(loss_of(bs.credit.plain(p), a))
 
-    before = a_loss(params)
+    gradient = jax.jit(jax.grad(loss_of))
+    update_of = jax.jit(lambda p, batch: rule(p, (), batch, None)[1])
+
+    def hidden_angle(p, batch):
+        """The angle between the rule's update and the backprop gradient over the hidden areas'
+        params (the projections into them and their biases)."""
+        u, g = bs.credit.plain(update_of(p, batch)), gradient(bs.credit.plain(p), batch)
+        hidden = [q for q in trainable(g) if (q.split("->")[-1] if "->" in q else q).startswith("h")]
+        u = np.concatenate([np.ravel(bs.get(u, q)) for q in hidden])
+        g = np.concatenate([np.ravel(bs.get(g, q)) for q in hidden])
+        return angle(float(u @ g / (np.linalg.norm(u) * np.linalg.norm(g) + 1e-30)))
+
+    before, angle_start = a_loss(params), hidden_angle(params, a)
     params = learn(params, a)
-    after_a = a_loss(params)
+    after_a, angle_after_a = a_loss(params), hidden_angle(params, b)  # on the new association's errors
     params = learn(params, b)
     after_b = a_loss(params)
     return {"before": before, "after_a": after_a, "after_b": after_b,
             "b_learned": float(loss_of(bs.credit.plain(params), b)),
-            "forgotten": (after_b - after_a) / max(before - after_a, 1e-12)}
+            "forgotten": (after_b - after_a) / max(before - after_a, 1e-12),
+            "angle_to_bp_start_deg": angle_start, "angle_to_bp_after_a_deg": angle_after_a}
 
 
 # -- the experiment ----------------------------------------------------------------
@@ -487,6 +504,9 @@ def run(config: Config, out_dir) -> dict:
                                             for rule in depths[h][0]} for h in depths},
         "interference_fraction_forgotten": {name: criteria.effect([f["forgotten"] for f in forgetting[name]])
                                             for name in FEEDFORWARD_RULES},
+        "stack_angle_to_bp_hidden_deg": {
+            name: {when: criteria.effect([f[f"angle_to_bp_{when}_deg"] for f in forgetting[name]])
+                   for when in ("start", "after_a")} for name in FEEDFORWARD_RULES},
         "interference_loss_b_after_learning": {
             name: criteria.effect([f["b_learned"] for f in forgetting[name]]) for name in FEEDFORWARD_RULES},
     }

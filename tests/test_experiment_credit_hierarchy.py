@@ -44,6 +44,10 @@ def test_prospective_configuration_aligns_with_the_target_better_than_backprop_a
     forgotten = metrics["effects"]["interference_fraction_forgotten"]
     assert set(forgotten) == set(ch.FEEDFORWARD_RULES)
     assert all(np.isfinite(v["mean"]) and v["mean"] > 0 for v in forgotten.values())  # B disturbs A
+    angles = metrics["effects"]["stack_angle_to_bp_hidden_deg"]
+    assert angles["bptt"]["start"]["mean"] < 1.0  # the reference against itself
+    # predictive coding tends to backprop; prospective configuration changes the weights otherwise
+    assert angles["predictive coding"]["start"]["mean"] < angles["prospective configuration"]["start"]["mean"]
 
 
 def test_area_cosines_group_the_params_by_the_area_they_drive():

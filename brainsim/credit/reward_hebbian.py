@@ -55,6 +55,8 @@ class RewardHebbian(rules.Rule):
         if len(leaves) != 1 or not ports:
             raise RunInputError(f"reward_hebbian needs a rate population with one state leaf (its "
                                 f"potential), ports input and rate; {region!r} has state {sorted(leaves)}")
+        if getattr(net.regions[region], "activation", None) not in ACTIVATIONS:
+            raise RunInputError(f"reward_hebbian reads rates r = phi(x): {region!r} declares no activation")
         if output not in net.output_ports:
             raise RunInputError(f"no output port {output!r}; output ports are {sorted(net.output_ports)}")
         if not (kick > 0 and 0 < p_kick <= 1 and 0 <= trace_decay < 1 and 0 <= baseline_decay < 1
@@ -124,15 +126,12 @@ class RewardHebbian(rules.Rule):
 
     def errors(self, outputs, batch):
         """Each trial's scalar error: the masked mean over steps of the loss against the targets."""
-        per_step = step_losses(self.loss, outputs, batch["targets"], 2)
-        mask = batch.get("mask")
-        if mask is None:
-            return jnp.mean(per_step, axis=1)
-        mask = mask.astype(per_step.dtype)
-        return jnp.sum(per_step * mask, axis=1) / jnp.maximum(jnp.sum(mask, axis=1), 1.0)
+        return trial_means(step_losses(self.loss, outputs, batch["targets"], 2), batch.get("mask"))
 
     def __call__(self, params, rule_state, batch, key):
         rules.check_batch(self.net, batch, self.output, self.loss)
+        if "W_rec" not in params[self.region]:
+            raise RunInputError(f"reward_hebbian trains {self.region}.W_rec, which its params lack")
         if key is None:
             raise RunInputError("reward_hebbian draws its kicks from the key: pass one (fit does)")
         size = batch["targets"].shape[0]
@@ -166,14 +165,17 @@ class RewardHebbian(rules.Rule):
         """The fraction of trials whose masked-mean output has the sign of their masked-mean
         target (correct answers of a task with targets of +-1)."""
         mask = batch.get("mask")
-        weights = jnp.ones(outputs.shape[:2], outputs.dtype) if mask is None else mask.astype(outputs.dtype)
-
-        def mean(y):
-            w = weights.reshape(weights.shape + (1,) * (y.ndim - 2))
-            return jnp.sum(y * w, axis=1) / jnp.maximum(jnp.sum(w, axis=1), 1.0)
-
-        agree = jnp.sign(mean(outputs)) == jnp.sign(mean(batch["targets"].astype(outputs.dtype)))
+        targets = batch["targets"].astype(outputs.dtype)
+        agree = jnp.sign(trial_means(outputs, mask)) == jnp.sign(trial_means(targets, mask))
         return jnp.mean(agree.astype(outputs.dtype))
+
+
+def trial_means(values, mask=None):
+    """The mean over each trial's steps (axis 1) of ``values`` ``(B, T, ...)``, masked steps left out."""
+    if mask is None:
+        return jnp.mean(values, axis=1)
+    weights = mask.astype(values.dtype).reshape(mask.shape + (1,) * (values.ndim - 2))
+    return jnp.sum(values * weights, axis=1) / jnp.maximum(jnp.sum(weights, axis=1), 1.0)
 
 
 def reward_hebbian(net, state, *, region: str, output: str, loss: str = "mae", conditions: int = 1,
