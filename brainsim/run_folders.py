@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import hashlib
 import json
 import os
 import platform
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import jax
 import numpy as np
@@ -42,6 +44,27 @@ def start(out_dir: str | os.PathLike, experiment: str, config) -> Path:
     record = {"experiment": experiment, "config": dataclasses.asdict(config), **provenance()}
     write_json(out / "run.json", record)
     return out
+
+
+def config_digest(config, ignore=("seed", "seeds")) -> str:
+    """A short digest of a config's fields (all but ``ignore``). It names the folder where a run
+    keeps the parts it has finished, so that an interrupted run resumes them and a changed config
+    starts afresh."""
+    fields = {k: v for k, v in dataclasses.asdict(config).items() if k not in ignore}
+    return hashlib.sha1(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def cached(path: str | os.PathLike, compute: Callable[[], dict]) -> dict:
+    """``compute()``, kept in ``path`` as JSON (written atomically): read back instead when the
+    file is there. For the parts of a long run (one seed, one condition), so that nothing finished
+    is lost when the run is interrupted. Arrays come back as lists."""
+    path = Path(path)
+    if path.exists():
+        return json.loads(path.read_text())
+    result = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(path, result)
+    return result
 
 
 def write_json(path: Path, data) -> None:
@@ -83,7 +106,7 @@ def current_umask() -> int:
 
 
 def _to_builtin(value):
-    if isinstance(value, (np.generic, jax.Array)):
+    if isinstance(value, (np.generic, np.ndarray, jax.Array)):
         return np.asarray(value).tolist()
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 

@@ -60,7 +60,7 @@ import optax
 from tqdm.auto import tqdm
 
 import brainsim as bs
-from brainsim import check_int, criteria
+from brainsim import check_int, criteria, run_folders
 from regions import Cortex
 
 DT = 10.0
@@ -450,13 +450,14 @@ def run(config: Config, out_dir) -> dict:
     shuffled: dict = {name: {} for name in names}
     with tqdm(total=2 * len(names) * len(seeds) + 3 * len(seeds), desc="credit-hierarchy",
               unit="run") as bar:
+        saved = out / "results" / run_folders.config_digest(c, ignore=("seed", "seeds", "rules"))
         for seed in seeds:
             for name in names:
                 bar.set_postfix_str(f"seed {seed}, {name}")
-                trained[name][seed] = train(c, seed, name)
-                bar.update(1)
-                shuffled[name][seed] = train(c, seed, name, shuffled=True)
-                bar.update(1)
+                for runs, control in ((trained, False), (shuffled, True)):
+                    where = saved / f"{slug(name)}{'_shuffled' if control else ''}_seed{seed}.json"
+                    runs[name][seed] = run_folders.cached(where, lambda: train(c, seed, name, control))
+                    bar.update(1)
         depths = {}
         for hidden in (2, 4):
             depths[hidden] = []

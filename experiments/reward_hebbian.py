@@ -30,8 +30,6 @@ clip); no units are clamped as biases.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from pathlib import Path
 
 import jax
@@ -41,7 +39,7 @@ import optax
 from tqdm.auto import tqdm
 
 import brainsim as bs
-from brainsim import check_int, criteria
+from brainsim import check_int, criteria, run_folders
 from regions import Cortex
 
 PAIRS = ("AA", "AB", "BA", "BB")  # stimulus 1, stimulus 2; AB and BA are non-matches
@@ -194,13 +192,6 @@ def trajectories(rates: np.ndarray, dims: int = 2):
     return (centred @ vt[:dims].T).reshape(mean.shape[0], mean.shape[1], dims), explained[:dims]
 
 
-def config_key(c: Config) -> str:
-    """A short digest of the config (all but the seed range), naming the checkpoint folder: an
-    interrupted run resumes its trainings, a changed config starts afresh."""
-    fields = {k: v for k, v in dataclasses.asdict(c).items() if k not in ("seed", "seeds")}
-    return hashlib.sha1(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
-
-
 def run(config: Config, out_dir) -> dict:
     c = config
     out = Path(out_dir)
@@ -209,7 +200,7 @@ def run(config: Config, out_dir) -> dict:
     example = None
     with tqdm(total=2 * len(seeds), desc="reward-hebbian", unit="training") as bar:
         for seed in seeds:
-            saved = out / "checkpoints" / config_key(c)
+            saved = out / "checkpoints" / run_folders.config_digest(c)
             learned[seed] = train(c, seed, checkpoint=saved / f"seed{seed}")
             bar.update(1)
             shuffled[seed] = train(c, seed, shuffled=True, checkpoint=saved / f"seed{seed}_shuffled")

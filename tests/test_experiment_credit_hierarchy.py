@@ -1,6 +1,7 @@
 """credit-hierarchy at reduced size (1 seed, two rules, 600 updates), and its measuring helpers."""
 
 import json
+import shutil
 
 import jax
 import numpy as np
@@ -33,6 +34,18 @@ def test_bptt_and_eprop_learn_the_delayed_match_and_every_shuffled_control_stays
     assert effects["angle_to_bptt_after_training_deg"]["bptt"]["hidden"]["mean"] < 1.0
     for name in ("credit_hierarchy", "feedforward", "connectome"):
         assert (out / f"{name}.png").stat().st_size > 10_000, name
+
+
+def test_an_interrupted_run_resumes_the_trainings_it_finished(small_run, tmp_path):
+    out, metrics = small_run
+    again = tmp_path / "again"
+    shutil.copytree(out / "results", again / "results")
+    for finished in list((again / "results").rglob("eprop_shuffled_seed0.json")):
+        finished.unlink()  # interrupted before its last training
+    assert cli.main(["run", "credit-hierarchy", "--out", str(again), *SMALL]) == 0
+    resumed = json.loads((again / "metrics.json").read_text())
+    assert resumed["criteria"] == metrics["criteria"]
+    assert resumed["wall_time_s"] < 0.7 * metrics["wall_time_s"]
 
 
 def test_prospective_configuration_aligns_with_the_target_better_than_backprop_and_more_so_deeper(small_run):
