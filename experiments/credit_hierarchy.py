@@ -61,6 +61,7 @@ from tqdm.auto import tqdm
 
 import brainsim as bs
 from brainsim import check_int, criteria, run_folders
+from brainsim.credit.target_alignment import outputs
 from regions import Cortex
 
 DT = 10.0
@@ -189,7 +190,7 @@ def rule_of(c: Config, name: str, seed: int):
     return net, params, state, rule
 
 
-FIXED = ("tau", "dt", "feedback_scale")
+FIXED = (*bs.train.NEVER_TRAINED, "tau")
 
 
 def trainable(params) -> list[str]:
@@ -220,12 +221,10 @@ def batch_of(c: Config, key, size: int, shuffled: bool = False) -> dict:
     return {"inputs": {"inp.input": trials["inputs"]}, "targets": targets, "mask": mask}
 
 
-def accuracy(net, state, params, trials) -> float:
-    """The fraction of decision steps whose largest output is the right answer."""
-    steps = trials["targets"].shape[1]
-    run = jax.jit(jax.vmap(lambda x: net.run(params, state, steps, inputs={"inp.input": x},
-                                             record=["out.rate"])[1]["out.rate"]))
-    chosen = jnp.argmax(run(trials["inputs"]["inp.input"]), axis=-1)
+def accuracy(logits, trials) -> float:
+    """The fraction of decision steps whose largest output (``logits``, ``(B, T, actions)``) is
+    the right answer."""
+    chosen = jnp.argmax(logits, axis=-1)
     mask = trials["mask"]
     return float(jnp.sum((chosen == trials["targets"]).astype(mask.dtype) * mask) / jnp.sum(mask))
 
@@ -265,13 +264,14 @@ def train(c: Config, seed: int, name: str, shuffled: bool = False) -> dict:
     key = jax.random.key(seed)
     held_out = batch_of(c, jax.random.fold_in(key, 1), c.eval_trials)
     probe = batch_of(c, jax.random.fold_in(key, 2), c.batch)
+    predict = jax.jit(lambda p: outputs(net, state, p, held_out, "out.rate"))  # compiled once
     rule_update = jax.jit(lambda p, rs: rule(p, rs, probe, jax.random.key(3))[1])
     exact_update = jax.jit(lambda p: exact(p, (), probe, jax.random.key(3))[1])
     log = {"step": [], "accuracy": [], "alignment": []}
 
     def measure(step, p, rule_state):
         log["step"].append(step)
-        log["accuracy"].append(accuracy(net, state, p, held_out))
+        log["accuracy"].append(accuracy(predict(p), held_out))
         if not shuffled:
             log["alignment"].append(area_cosines(plain(rule_update(p, rule_state)), exact_update(plain(p))))
 
