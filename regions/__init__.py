@@ -5,6 +5,8 @@ docstring gives the equations, units and the papers they come from. See
 ``regions/README.md`` for a table of regions and ports.
 """
 
+from regions.acetylcholine_gain import AcetylcholineGain
+from regions.associative_cortex import AssociativeCortex
 from regions.basal_ganglia import BasalGanglia
 from regions.cerebellum import Cerebellum, InferiorOlive, participation_ratio
 from regions.cortex import Cortex, SpikingCortex
@@ -24,6 +26,8 @@ from regions.thalamus import Thalamus, control_patterns
 
 __all__ = [
     "Acetylcholine",
+    "AcetylcholineGain",
+    "AssociativeCortex",
     "BasalGanglia",
     "Cerebellum",
     "Cortex",
