@@ -32,8 +32,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from brainsim import Port, Region, check_int, param
-from brainsim.plasticity import lms_step
+from brainsim import Port, Region, check_int, param, plasticity
 
 RULES = ("delta", "adam")
 
@@ -74,7 +73,7 @@ class AssociativeCortex(Region):
         e = y - inputs["target"]
         rate = params["eta"] * inputs["lr_gain"]
         if self.rule == "delta":
-            w = lms_step(state["W"], x, e, rate, ctx.dt, normalised=True)
+            w = plasticity.lms_step(state["W"], x, e, rate, ctx.dt, normalised=True)
             b = state["b"] - rate * ctx.dt * e / (jnp.sum(x * x) + 1.0)
             return {**state, "W": w, "b": b}, {"rate": y, "error": e}
         grads = {"W": jnp.outer(x, e), "b": e}
