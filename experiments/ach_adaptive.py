@@ -43,6 +43,7 @@ kick: best fixed / ACh >= 1.5; (d) the lesion loses (a) (lesioned / best fixed
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 
 import jax
@@ -129,8 +130,10 @@ def events(c: Config) -> list[int]:
     return [b * c.block_trials for b in range(1, c.blocks)] + [c.blocks * c.block_trials]
 
 
+@functools.lru_cache(maxsize=4)
 def simulator(c: Config, rule: str):
-    """A jitted ``(params, lr_gain (T,), w) -> (test error per chunk, ach gain per trial)``."""
+    """A jitted ``(params, lr_gain (T,), w) -> (test error per chunk, ach gain per trial)``, built and
+    compiled once per config and rule (every seed and rate reuses it)."""
     net = bs.build(connectome(c, rule), dt=1.0)
     params, state = net.init(jax.random.key(0), overrides={"inp.tau": 1.0, "ach.evidence": c.evidence,
                                                           "ach.threshold": c.threshold})
@@ -208,7 +211,7 @@ def run(config: Config, out_dir) -> dict:
         return [float(results[s][a]["trials"][changes].sum() / results[s][b]["trials"][changes].sum())
                 for s in seeds]
 
-    def recovery(a, b):  # how many times faster a recovers than b... as b's trials over a's
+    def recovery(a, b):  # how many times faster a recovers from the kick than b
         return [float(results[s][b]["trials"][-1] / results[s][a]["trials"][-1]) for s in seeds]
 
     crit = {
